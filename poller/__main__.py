@@ -1,0 +1,5 @@
+"""``python -m poller`` runs the ``iec-poller`` command."""
+
+from poller.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,249 @@
+"""A shared half-duplex line (RS-485, a 20 mA loop) carrying one client and many meters.
+
+Theory of operation
+-------------------
+The bus keeps simulated time and every transmission on the line as an interval:
+its start, its line settings and its bytes, each character taking 10 bit times.
+
+* What the client sends reaches every listening meter when its last character has
+  arrived, as the meter's UART hears it (``_line.hear``: wrong rate or framing ->
+  junk); each meter decides whether it was addressed.
+* The line is half-duplex. A client transmission that starts before a meter's
+  (current or scheduled) transmission has ended is a collision: the meter aborts
+  and goes idle, the characters it had not sent are never sent, and the one on the
+  wire is spoilt. A meter that starts while the client is still talking aborts too.
+* What the client receives is computed per character. A character that overlaps a
+  character of a transmission that started earlier is lost (the earlier talker wins
+  the count); one that overlaps later ones is corrupted: bit-aligned characters at
+  one rate combine as a wired AND, unaligned ones turn into junk. Two meters that
+  answer ``/?!`` together therefore give the client garbage, as on a real bus.
+* Echoes (heads and adapters that mirror the client's bytes) reach the client as
+  the client sends, and take no part in collisions.
+
+The bus never reads a clock: ``advance(now)`` runs everything due up to ``now``.
+Running in real time is the transport's business (``_inprocess.py``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from poller.protocol import char_time, wire_time
+
+from ._line import LineSettings, Transmit, hear, junk_byte
+from ._meter import SimulatedMeter
+
+__all__ = ["BusEvent", "VirtualBus"]
+
+_EPS = 1e-9
+_LOG_SIZE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class BusEvent:
+    """One transmission, for logs: who sent what, when and at which rate."""
+
+    time: float
+    source: str
+    """``client`` or the meter's address."""
+    data: bytes
+    line: LineSettings
+    note: str = ""
+
+
+@dataclass(eq=False)
+class _Tx:
+    source: int  # index of the meter; -1 for the client
+    start: float
+    data: bytes
+    line: LineSettings
+    echo: bool = False
+    length: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.length = len(self.data)
+
+    @property
+    def ct(self) -> float:
+        return char_time(self.line.baud)
+
+    @property
+    def end(self) -> float:
+        return self.start + wire_time(self.length, self.line.baud)
+
+    def cut(self, at: float) -> None:
+        """Stop sending at ``at``: the character on the wire then is the last one."""
+        sent = 0 if at <= self.start else math.ceil((at - self.start) / self.ct - _EPS)
+        self.length = min(self.length, sent)
+
+
+class VirtualBus:
+    """Meters on one line and the client's end of it."""
+
+    def __init__(self, meters: Sequence[SimulatedMeter], *, start: float = 0.0) -> None:
+        self.meters = list(meters)
+        self.now = start
+        self.log: deque[BusEvent] = deque(maxlen=_LOG_SIZE)
+        self._client_lines: list[tuple[float, LineSettings]] = [(start, LineSettings())]
+        self._client_busy_until = start
+        self._client_txs: list[_Tx] = []
+        self._meter_txs: list[_Tx] = []
+        self._deliveries: list[tuple[float, int, bytes, LineSettings]] = []
+        self._seq = itertools.count()
+        self._read_upto = start
+
+    # -- the client's side ------------------------------------------------------------
+
+    @property
+    def client_line(self) -> LineSettings:
+        return self._client_lines[-1][1]
+
+    @property
+    def client_busy_until(self) -> float:
+        """When the last character the client has written will have left its UART."""
+        return self._client_busy_until
+
+    def set_client_line(self, line: LineSettings, now: float) -> None:
+        """The client reconfigured its UART at ``now``."""
+        self.advance(now)
+        if line != self.client_line:
+            self._client_lines.append((max(now, self.now), line))
+
+    def client_write(self, data: bytes, now: float) -> float:
+        """The client sends ``data`` at ``now``; returns when its last character ends."""
+        self.advance(now)
+        line = self.client_line
+        tx = _Tx(-1, max(now, self._client_busy_until), data, line)
+        self._client_busy_until = tx.end
+        self._client_txs.append(tx)
+        self.log.append(BusEvent(tx.start, "client", data, line))
+        for index, meter in enumerate(self.meters):
+            for mine in self._meter_txs:
+                if not meter.listens:
+                    break  # a push meter neither hears the clash nor stops
+                if mine.source == index and not mine.echo and mine.end > tx.start + _EPS:
+                    mine.cut(tx.start)
+                    note = f"aborted after {mine.length} of {len(mine.data)} bytes"
+                    self.log.append(BusEvent(tx.start, meter.spec.address, b"", mine.line, note))
+                    meter.abort(tx.start)
+            if meter.echoes:
+                self._meter_txs.append(_Tx(index, tx.start, data, line, echo=True))
+        heapq.heappush(self._deliveries, (tx.end, next(self._seq), data, line))
+        return tx.end
+
+    def client_read(self, now: float) -> bytes:
+        """Every byte the client's UART has assembled by ``now`` and not yet returned."""
+        self.advance(now)
+        items = []
+        for tx in self._meter_txs:
+            ct = tx.ct
+            first = max(0, math.floor((self._read_upto - tx.start) / ct + _EPS))
+            for i in range(first, tx.length):
+                end = tx.start + (i + 1) * ct
+                if end > now + _EPS:
+                    break
+                if end > self._read_upto + _EPS:
+                    items.append((end, tx, i))
+        items.sort(key=lambda item: (item[0], item[1].start, item[1].source))
+        out = bytearray()
+        for end, tx, i in items:
+            value = tx.data[i] if tx.echo else self._on_wire(tx, i)
+            if value is not None:
+                out += hear(bytes([value]), tx.line, self._client_line_at(end))
+        self._read_upto = max(self._read_upto, now)
+        self._prune()
+        return bytes(out)
+
+    def next_event(self) -> float | None:
+        """When something happens next: a byte for the client or a meter's timer."""
+        times = [t for t in (m.next_deadline() for m in self.meters) if t is not None]
+        if self._deliveries:
+            times.append(self._deliveries[0][0])
+        for tx in self._meter_txs:
+            if tx.end > self._read_upto + _EPS:
+                k = max(1, math.floor((self._read_upto - tx.start) / tx.ct + _EPS) + 1)
+                times.append(tx.start + k * tx.ct)
+        return min(times, default=None)
+
+    # -- time ----------------------------------------------------------------------------
+
+    def advance(self, now: float) -> None:
+        """Deliver, fire timers and schedule answers, in time order, up to ``now``."""
+        while True:
+            due = [(m.next_deadline(), i) for i, m in enumerate(self.meters)]
+            timers = [(t, i) for t, i in due if t is not None]
+            timer = min(timers, default=None)
+            delivery = self._deliveries[0][0] if self._deliveries else math.inf
+            if timer is not None and timer[0] <= delivery and timer[0] <= now + _EPS:
+                t, index = timer
+                self._schedule(index, self.meters[index].poll(t))
+                after = self.meters[index].next_deadline()
+                if after is not None and after <= t:
+                    raise RuntimeError(f"meter {index} did not clear its deadline {t}")
+            elif delivery <= now + _EPS:
+                t, _, data, line = heapq.heappop(self._deliveries)
+                for index, meter in enumerate(self.meters):
+                    self._schedule(index, meter.receive(data, t, line))
+            else:
+                break
+        self.now = max(self.now, now)
+
+    def _schedule(self, index: int, transmits: list[Transmit]) -> None:
+        meter = self.meters[index]
+        for transmit in transmits:
+            tx = _Tx(index, transmit.at, transmit.data, transmit.line)
+            if meter.listens and tx.start < self._client_busy_until - _EPS:
+                # The meter starts while the client talks: it hears the clash and stops.
+                tx.cut(tx.start)
+                meter.abort(tx.start)
+            self._meter_txs.append(tx)
+            note = "" if tx.length == len(tx.data) else "aborted: the client was talking"
+            self.log.append(BusEvent(tx.start, meter.spec.address, transmit.data, tx.line, note))
+
+    # -- the wire ------------------------------------------------------------------------
+
+    def _on_wire(self, tx: _Tx, i: int) -> int | None:
+        """What character ``i`` of ``tx`` becomes on the shared line (None: lost)."""
+        start = tx.start + i * tx.ct
+        end = start + tx.ct
+        value = tx.data[i]
+        for other in self._client_txs:
+            if other.start < end - _EPS and start < other.end - _EPS:
+                return junk_byte(value + i)
+        for other in self._meter_txs:
+            if other is tx or other.echo or other.length == 0:
+                continue
+            if not (other.start < end - _EPS and start < other.end - _EPS):
+                continue
+            if (other.start, other.source) < (tx.start, tx.source):
+                return None
+            offset = (start - other.start) / other.ct
+            j = round(offset)
+            aligned = other.line.baud == tx.line.baud and abs(offset - j) < 0.05
+            if aligned and 0 <= j < other.length:
+                value &= other.data[j]
+            else:
+                value = junk_byte(value * 31 + i)
+        return value
+
+    def _client_line_at(self, when: float) -> LineSettings:
+        line = self._client_lines[0][1]
+        for since, settings in self._client_lines:
+            if since <= when + _EPS:
+                line = settings
+        return line
+
+    def _prune(self) -> None:
+        # Keep what can still overlap a character the client has not read.
+        horizon = self._read_upto - 1.0
+        self._meter_txs = [t for t in self._meter_txs if t.end > horizon]
+        self._client_txs = [t for t in self._client_txs if t.end > horizon]
+        # The line setting in force at the horizon, and every later change.
+        older = [i for i, (since, _) in enumerate(self._client_lines) if since <= horizon]
+        if older:
+            del self._client_lines[: older[-1]]

@@ -1,0 +1,44 @@
+"""Deterministic fault injection: what a meter's bad day does to its bytes.
+
+One seeded generator per meter draws every random decision in the order the meter
+makes them, so the same seed and the same client produce the same faults.
+"""
+
+from __future__ import annotations
+
+import random
+
+from ._model import Faults
+
+__all__ = ["FaultInjector"]
+
+
+class FaultInjector:
+    def __init__(self, faults: Faults, seed: str) -> None:
+        self.faults = faults
+        self._rng = random.Random(seed)
+
+    def block(self, data: bytes) -> bytes:
+        """A framed block (``... ETX|EOT BCC``), its BCC spoilt with the configured odds."""
+        rate = self.faults.bcc_error_rate
+        if rate and self._rng.random() < rate:
+            return data[:-1] + bytes([(data[-1] ^ 0x01) & 0x7F])
+        return data
+
+    def line(self, data: bytes) -> bytes:
+        """Bytes as they leave the meter: some dropped, some with one bit flipped."""
+        drop, flip = self.faults.drop_rate, self.faults.flip_rate
+        if not (drop or flip):
+            return data
+        out = bytearray()
+        for byte in data:
+            if drop and self._rng.random() < drop:
+                continue
+            if flip and self._rng.random() < flip:
+                byte ^= 1 << self._rng.randrange(7)
+            out.append(byte)
+        return bytes(out)
+
+    def nak(self) -> bool:
+        """Whether to answer this programming command with NAK."""
+        return bool(self.faults.nak_rate) and self._rng.random() < self.faults.nak_rate

@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass
 
 from ._constants import wire_time
+from ._datasets import DataSet
 from ._decoder import Check
 from ._errors import ProtocolError
 from ._messages import Identification, Mode
@@ -109,7 +110,7 @@ class Readout:
 
     data: str
     check: Check
-    datasets: tuple[object, ...] = ()
+    datasets: tuple[DataSet, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,7 +123,7 @@ class CommandResult:
     """What the command carried, e.g. ``1.8.0(1)``."""
     data: str | None = None
     """The reply's data, partial blocks joined; None for an ACK (or no reply)."""
-    datasets: tuple[object, ...] = ()
+    datasets: tuple[DataSet, ...] = ()
     error: ProtocolError | None = None
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from typing import Final, TypeVar
 
+from ._datasets import DataSet, parse_data_block
 from ._decoder import Check, Frame
 from ._errors import ChecksumError, FramingError, ProtocolError
 from ._messages import (
@@ -105,16 +106,9 @@ def classify(frame: Frame) -> Event | None:
     return None
 
 
-def parse_datasets(text: str) -> tuple[object, ...]:
-    """The data sets of a block; the one place that knows the data-set parser.
-
-    ``_datasets.py`` is not in the tree yet: until it is, results keep the raw text
-    only. When it lands this becomes ``tuple(parse_data_block(text))`` inside
-    ``try``/``except (ProtocolError, ValueError): return ()``, because a block the
-    parser rejects must not fail a session that read it fine.
-    """
-    del text
-    return ()
+def parse_datasets(text: str) -> tuple[DataSet, ...]:
+    """The data sets of a block; the parser reports bad text instead of raising."""
+    return tuple(parse_data_block(text))
 
 
 def strip_readout_end(text: str) -> str:

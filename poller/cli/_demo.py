@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from typing import Any
 
 from poller.protocol import (
     ClientSession,
@@ -78,7 +79,7 @@ def _show(run: SessionRun, *, quiet: bool) -> SessionResult | None:
 
 def _print_result(result: SessionResult) -> None:
     blocks = [result.readout.data] if result.readout is not None else []
-    profiles = []
+    profiles: list[dict[str, Any]] = []
     for command in result.commands:
         if not command.ok or not command.data:
             continue

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import strategies as st
 
 CORPUS_DIR = Path(
     os.environ.get("IEC_POLLER_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
@@ -36,3 +37,15 @@ def corpus_paths(pattern: str) -> list[Path]:
 
 def corpus_ids(paths: list[Path]) -> list[str]:
     return [str(p.relative_to(CORPUS_DIR)) for p in paths]
+
+
+def draw_mutated_capture(data: st.DataObject, paths: list[Path], *, max_flips: int) -> bytes:
+    """A corpus capture with up to ``max_flips`` random bits flipped."""
+    require_corpus()
+    if not paths:
+        pytest.fail("corpus folder has no captures")
+    raw = bytearray(data.draw(st.sampled_from(paths)).read_bytes())
+    for _ in range(data.draw(st.integers(min_value=1, max_value=max_flips))):
+        index = data.draw(st.integers(min_value=0, max_value=len(raw) - 1))
+        raw[index] ^= 1 << data.draw(st.integers(min_value=0, max_value=7))
+    return bytes(raw)

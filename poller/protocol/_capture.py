@@ -63,6 +63,23 @@ class Telegram:
         return text[:bang] if bang >= 0 else text
 
 
+def _telegram(frame: Frame, ident: Identification | None, data: str, framing: Framing) -> Telegram:
+    checked = frame.check in (Check.OK, Check.BAD)
+    checksum = None
+    if checked:
+        checksum = "CRC16" if framing is Framing.UNFRAMED else "BCC"
+    return Telegram(
+        identification=ident,
+        data=data,
+        framing=framing,
+        check=frame.check,
+        checksum=checksum,
+        computed=frame.computed,
+        received=frame.received,
+        command=frame.message.name if isinstance(frame.message, Command) else None,
+    )
+
+
 def telegrams_from_frames(frames: Iterable[Frame]) -> list[Telegram]:
     """Pair each data frame with the identification before it."""
     telegrams: list[Telegram] = []
@@ -72,44 +89,13 @@ def telegrams_from_frames(frames: Iterable[Frame]) -> list[Telegram]:
         if isinstance(message, Identification):
             ident = message
         elif isinstance(message, DataMessage):
-            telegrams.append(
-                Telegram(
-                    identification=ident,
-                    data=message.data,
-                    framing=Framing.STX,
-                    check=frame.check,
-                    checksum="BCC" if frame.check in (Check.OK, Check.BAD) else None,
-                    computed=frame.computed,
-                    received=frame.received,
-                )
-            )
+            telegrams.append(_telegram(frame, ident, message.data, Framing.STX))
             ident = None
         elif isinstance(message, UnframedData):
-            telegrams.append(
-                Telegram(
-                    identification=ident,
-                    data=message.data,
-                    framing=Framing.UNFRAMED,
-                    check=frame.check,
-                    checksum="CRC16" if message.crc is not None else None,
-                    computed=frame.computed,
-                    received=frame.received,
-                )
-            )
+            telegrams.append(_telegram(frame, ident, message.data, Framing.UNFRAMED))
             ident = None
         elif isinstance(message, Command) and message.data:
-            telegrams.append(
-                Telegram(
-                    identification=None,
-                    data=message.data,
-                    framing=Framing.COMMAND,
-                    check=frame.check,
-                    checksum="BCC" if frame.check in (Check.OK, Check.BAD) else None,
-                    computed=frame.computed,
-                    received=frame.received,
-                    command=message.name,
-                )
-            )
+            telegrams.append(_telegram(frame, None, message.data, Framing.COMMAND))
     return telegrams
 
 

@@ -20,7 +20,13 @@ from poller.protocol import (
     parse_profile,
 )
 
-from ..corpus import CORPUS_DIR, corpus_ids, corpus_paths, require_corpus
+from ..corpus import (
+    CORPUS_DIR,
+    corpus_ids,
+    corpus_paths,
+    draw_mutated_capture,
+    require_corpus,
+)
 
 COMPLETE = [p for p in corpus_paths("*.txt") if p.name != "README.md"] + corpus_paths(
     "transcripts/*.bin"
@@ -111,16 +117,9 @@ def test_readme_table_covers_the_corpus() -> None:
 @given(data=st.data())
 def test_the_whole_pipeline_survives_bit_flips(data: st.DataObject) -> None:
     """Mutated real telegrams: only the ProtocolError family, and no hang (deadline)."""
-    require_corpus()
-    if not COMPLETE:
-        pytest.fail("corpus folder has no captures")
-    path = data.draw(st.sampled_from(COMPLETE))
-    raw = bytearray(path.read_bytes())
-    for _ in range(data.draw(st.integers(min_value=1, max_value=16))):
-        index = data.draw(st.integers(min_value=0, max_value=len(raw) - 1))
-        raw[index] ^= 1 << data.draw(st.integers(min_value=0, max_value=7))
+    raw = draw_mutated_capture(data, COMPLETE, max_flips=16)
     try:
-        for telegram in decode_capture(bytes(raw)):
+        for telegram in decode_capture(raw):
             for dataset in parse_data_block(telegram.block):
                 _ = [(v.decimal, v.timestamp) for v in dataset.values], dataset.obis
             parse_profile(telegram.block)

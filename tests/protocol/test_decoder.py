@@ -29,7 +29,7 @@ from poller.protocol import (
     push_telegram,
 )
 
-from ..corpus import corpus_ids, corpus_paths, require_corpus
+from ..corpus import corpus_ids, corpus_paths, draw_mutated_capture, require_corpus
 from .strategies import commands, data_messages, identifications, requests
 
 ALL_CAPTURES = corpus_paths("**/*.txt") + corpus_paths("**/*.bin")
@@ -246,16 +246,9 @@ def test_corpus_captures_do_not_depend_on_chunking(path: Path) -> None:
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_bit_flipped_corpus_never_raises(data: st.DataObject) -> None:
-    require_corpus()
-    if not ALL_CAPTURES:
-        pytest.fail("corpus folder has no captures")
-    path = data.draw(st.sampled_from(ALL_CAPTURES))
-    raw = bytearray(path.read_bytes())
-    for _ in range(data.draw(st.integers(min_value=1, max_value=8))):
-        index = data.draw(st.integers(min_value=0, max_value=len(raw) - 1))
-        raw[index] ^= 1 << data.draw(st.integers(min_value=0, max_value=7))
+    raw = draw_mutated_capture(data, ALL_CAPTURES, max_flips=8)
     try:
-        frames = decode_frames(bytes(raw))
+        frames = decode_frames(raw)
     except ProtocolError:
         return
     assert all(isinstance(f, Frame) for f in frames)

@@ -203,3 +203,9 @@ def test_strict_decoders_raise_only_protocol_errors(raw: bytes) -> None:
     for decoder in (Request, Identification, OptionSelect, DataMessage, Command, ErrorMessage):
         with pytest.raises((FramingError, ChecksumError)):
             decoder.from_bytes(raw)
+
+
+def test_fast_wake_up_sign_off_b1() -> None:
+    b1 = Command(kind=CommandKind.BREAK, code="1")
+    assert b1.to_bytes() == bytes.fromhex("0142310370")
+    assert Command.from_bytes(b1.to_bytes()).name == "B1"

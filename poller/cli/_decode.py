@@ -50,7 +50,10 @@ def _warn(index: int, telegram: Telegram) -> None:
             file=sys.stderr,
         )
     elif telegram.check.value == "missing":
-        print(f"warning: telegram {index}: cut short before its end", file=sys.stderr)
+        print(
+            f"warning: telegram {index}: ends without its checksum (cut short, or none sent)",
+            file=sys.stderr,
+        )
 
 
 def run(args: argparse.Namespace) -> int:

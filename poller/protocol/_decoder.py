@@ -405,6 +405,11 @@ class FrameDecoder:
             i = stop.start()
             if buf[i] == _BANG:
                 return self._unframed_end(i, final=final)
+            if b")" not in buf[:i]:
+                # Not a block, only noise before a frame: e.g. the last character of
+                # our own option select, echoed and garbled by the baud switch.
+                self._discard(i)
+                return None
             # A new frame begins: the block was cut short.
             return self._emit_unframed(i, None, i, Check.MISSING)
         if len(buf) >= self.max_frame:

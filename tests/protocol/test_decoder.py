@@ -258,3 +258,18 @@ def test_end_of_partial_block_marker() -> None:
     frames = decode_frames(DataMessage(data="part 1", end=End.EOT).to_bytes())
     assert isinstance(frames[0].message, DataMessage)
     assert frames[0].message.is_partial
+
+
+def test_noise_between_identification_and_stx_is_skipped() -> None:
+    # An echoing adapter garbles the last byte of our option select at the baud switch.
+    readout = DataMessage.readout("1.8.0(1*kWh)\r\n").to_bytes()
+    for noise in (b"x", b"\x8a", b"0\r", b"~~"):
+        frames = decode_frames(b"/ABC5X\r\n" + noise + readout)
+        assert [type(f.message) for f in frames] == [Identification, DataMessage], noise
+        assert frames[-1].check is Check.OK
+
+
+def test_a_cut_unframed_block_with_data_is_still_reported() -> None:
+    frames = decode_frames(b"/ABC5X\r\n\r\n1.8.0(1*kWh)\r\n2.8.0(2" + b"/ABC5X\r\n")
+    assert isinstance(frames[1].message, UnframedData)
+    assert frames[1].check is Check.MISSING

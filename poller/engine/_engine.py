@@ -1,0 +1,417 @@
+"""One bus, one task, one conversation at a time.
+
+Theory of operation
+-------------------
+A ``BusEngine`` owns one port. Callers never touch it: they ``submit`` jobs and
+await the returned future (or receive every batch through ``on_batch``). The bus
+task takes the first due job from the queue (``_jobs.py``), waits for the bus to be
+free, flushes stale input, runs one addressed session (``run_session``) under an
+overall deadline, turns the outcome into a ``ReadingBatch`` and settles the job:
+
+* success: the meter is OK; the batch goes to ``on_batch``; only if that returned
+  normally do the profile cursors move (so a sink failure re-reads, never skips);
+* failure: the meter's failure count and backoff grow and the flight recorder is
+  dumped; the job is appended to the back of the queue with ``not_before`` = now +
+  backoff while it has retries left and the meter is not unreachable, otherwise its
+  failed batch is delivered;
+* the port failed under it: the job goes back to the front uncounted (not the
+  meter's fault), the port is closed and reopened with backoff, and the queue is
+  served again as if nothing happened.
+
+``bus_free_at`` from each result is honoured before the next sign-on: after a B0 or
+a failure the bus rests the guard time, after a clean readout not at all. A meter
+that is unreachable gets no bus time until its probe is due; jobs for it meanwhile
+finish at once with a failed batch.
+
+``stop(graceful=True)`` lets the running conversation finish (bounded by
+``stop_timeout``), then aborts it; an aborted programming session still sends B0.
+Queued jobs are cancelled and the port is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import itertools
+from collections.abc import Awaitable, Callable, Iterable
+from types import TracebackType
+from typing import Any
+
+import structlog
+
+from poller.protocol import (
+    AuthenticationError,
+    ClientSession,
+    Done,
+    Failed,
+    SessionAbortedError,
+    SessionResult,
+)
+from poller.readings import ReadingBatch
+from poller.transport import Clock, Port, PortError
+
+from ._batches import BatchPlan, build_batch, plan_job
+from ._cursor import CursorStore, MemoryCursorStore
+from ._errors import LinkLostError
+from ._jobs import Job, JobQueue, ReadKind
+from ._meter_config import MeterMode, MeterSettings
+from ._options import EngineOptions
+from ._recorder import FlightRecorder
+from ._session_runner import run_session
+from ._status import MeterState, MeterStatus, MeterTracker
+
+__all__ = ["BusEngine", "OnBatch"]
+
+OnBatch = Callable[[ReadingBatch], Awaitable[None]]
+
+
+class BusEngine:
+    """Reads the meters of one bus through one port; see the module docstring."""
+
+    def __init__(
+        self,
+        name: str,
+        port: Port | Callable[[], Port],
+        meters: Iterable[MeterSettings],
+        *,
+        on_batch: OnBatch | None = None,
+        options: EngineOptions | None = None,
+        cursors: CursorStore | None = None,
+    ) -> None:
+        self.name = name
+        if isinstance(port, Port):
+            self._port, self._factory = port, None
+        else:
+            self._port, self._factory = port(), port
+        self._settings = {m.address: m for m in meters}
+        self._check_addresses(meters)
+        self._trackers = {a: MeterTracker(s) for a, s in self._settings.items()}
+        self._on_batch = on_batch
+        self.options = options or EngineOptions()
+        self.cursors: CursorStore = cursors if cursors is not None else MemoryCursorStore()
+        self.recorder = FlightRecorder(self.options.recorder_size)
+        self._queue = JobQueue()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._stop_event = asyncio.Event()
+        self._abort = asyncio.Event()
+        self._bus_free_at = self.clock.now()
+        self._sessions = itertools.count(1)
+        self._log = structlog.get_logger("poller.engine").bind(bus=name)
+
+    def _check_addresses(self, meters: Iterable[MeterSettings]) -> None:
+        addresses = [m.address for m in meters]
+        if len(set(addresses)) != len(addresses):
+            raise ValueError(f"bus {self.name}: two meters share an address")
+        if len(addresses) > 1 and "" in addresses:
+            # The general address makes every meter on the line answer at once.
+            raise ValueError(f"bus {self.name}: every meter on a shared bus needs its address")
+
+    # -- public API ----------------------------------------------------------------
+
+    @property
+    def clock(self) -> Clock:
+        return self._port.clock
+
+    @property
+    def port(self) -> Port:
+        return self._port
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        """Start the bus task (once; an engine is not restartable)."""
+        if self._task is not None:
+            raise RuntimeError(f"bus {self.name} was already started")
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"bus {self.name}")
+
+    async def __aenter__(self) -> BusEngine:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop(graceful=exc is None)
+
+    def submit(
+        self, address: str, kind: ReadKind | None = None, slot: dt.datetime | None = None
+    ) -> asyncio.Future[ReadingBatch]:
+        """Queue one read of meter ``address``; the future gets its final batch."""
+        settings = self._settings.get(address)
+        if settings is None:
+            raise KeyError(f"no meter {address!r} on bus {self.name}")
+        if self._stopping:
+            raise RuntimeError(f"bus {self.name} is stopping")
+        if kind is None:
+            programming = settings.mode is MeterMode.PROGRAMMING
+            kind = ReadKind.REGISTERS if programming else ReadKind.READOUT
+        future: asyncio.Future[ReadingBatch] = asyncio.get_running_loop().create_future()
+        self._queue.push(Job(address=address, kind=kind, future=future, slot=slot))
+        return future
+
+    def submit_all(
+        self, kind: ReadKind | None = None, slot: dt.datetime | None = None
+    ) -> list[asyncio.Future[ReadingBatch]]:
+        """One job per meter, in configuration order: one polling cycle."""
+        return [self.submit(address, kind, slot) for address in self._settings]
+
+    def status(self, address: str) -> MeterStatus:
+        return self._trackers[address].snapshot()
+
+    def statuses(self) -> list[MeterStatus]:
+        return [t.snapshot() for t in self._trackers.values()]
+
+    def queued(self) -> list[tuple[str, int]]:
+        """``(address, attempts)`` of the waiting jobs, in the order they will run."""
+        return self._queue.order()
+
+    async def stop(self, *, graceful: bool = True) -> None:
+        """Finish (or, not graceful, abort) the conversation, cancel the queue, close."""
+        self._stopping = True
+        self._stop_event.set()
+        if not graceful:
+            self._abort.set()
+        task = self._task
+        if task is not None and not task.done():
+            done, _ = await asyncio.wait({task}, timeout=self.options.stop_timeout)
+            if not done:
+                self._log.warning("stop: aborting the running session")
+                self._abort.set()
+                done, _ = await asyncio.wait({task}, timeout=self.options.stop_timeout)
+            if not done:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._cancel_queue()
+        await self._close_port()
+
+    # -- the bus task --------------------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            while not self._stopping:
+                if not self._port.is_open:
+                    await self._open_port()
+                    continue
+                job = self._queue.pop_due(self.clock.now())
+                if job is None:
+                    await self._idle()
+                    continue
+                await self._run_job(job)
+        finally:
+            self._cancel_queue()
+            await self._close_port()
+
+    async def _idle(self) -> None:
+        self._queue.changed.clear()
+        due = self._queue.next_due()
+        waits: list[Awaitable[Any]] = [self._queue.changed.wait(), self._stop_event.wait()]
+        if due is not None:
+            waits.append(self.clock.sleep_until(due))
+        await _first(waits)
+
+    async def _sleep_until(self, when: float) -> None:
+        """Sleep on the port's clock, but wake up for a stop."""
+        if self.clock.now() < when and not self._stopping:
+            await _first([self.clock.sleep_until(when), self._stop_event.wait()])
+
+    async def _open_port(self) -> None:
+        failures = 0
+        while not self._stopping:
+            if self._factory is not None and failures:
+                self._port = self._factory()
+            try:
+                await self._port.open()
+            except PortError as exc:
+                failures += 1
+                delay = self.options.reopen_backoff.delay(failures)
+                self._log.warning(
+                    "port open failed", url=exc.url, reason=exc.reason, retry_in=delay
+                )
+                await self._sleep_until(self.clock.now() + delay)
+                continue
+            self._log.info("port open", url=self._port.url, attempts=failures + 1)
+            self._bus_free_at = max(self._bus_free_at, self.clock.now())
+            return
+
+    async def _close_port(self) -> None:
+        with contextlib.suppress(PortError):
+            await self._port.close()
+
+    def _cancel_queue(self) -> None:
+        for job in self._queue.drain():
+            job.future.cancel()
+
+    # -- one job -------------------------------------------------------------------
+
+    async def _run_job(self, job: Job) -> None:
+        settings = self._settings[job.address]
+        tracker = self._trackers[job.address]
+        now = self.clock.now()
+        if tracker.blocked(now):
+            self._settle(job, self._skipped_batch(settings, job, tracker))
+            return
+        if tracker.state is MeterState.FAILING and tracker.next_try and now < tracker.next_try:
+            # Another job's failure set a backoff: wait behind the others like its retry.
+            job.not_before = tracker.next_try
+            self._queue.push(job)
+            return
+        probe = tracker.state is MeterState.UNREACHABLE
+        job.attempts += 1
+        plan, commands = await plan_job(
+            job.kind, settings, self.cursors, now=self.options.wall_clock()
+        )
+        push = job.kind is ReadKind.READOUT and settings.mode is MeterMode.PUSH
+        config = settings.session_config(commands=commands, max_baud=tracker.max_baud, push=push)
+        session_id = f"{self.name}#{next(self._sessions)}"
+        log = self._log.bind(
+            meter=settings.address, session=session_id, attempt=job.attempts, kind=job.kind.value
+        )
+        await self._sleep_until(self._bus_free_at)
+        start = self.clock.now()
+        self.recorder.begin(session_id)
+        log.info("session start", probe=probe, max_baud=config.max_baud)
+        outcome: Done | Failed
+        try:
+            await self._port.reset_input()
+        except PortError as exc:
+            error = LinkLostError(exc.url, exc.reason)
+            error.__cause__ = exc
+            outcome = Failed(error=error, result=SessionResult(bus_free_at=start))
+        else:
+            outcome = await run_session(
+                self._port,
+                ClientSession(config),
+                deadline=start + settings.session_timeout,
+                recorder=self.recorder,
+                abort=self._abort,
+            )
+        end = self.clock.now()
+        self._bus_free_at = max(end, outcome.result.bus_free_at)
+        batch = build_batch(
+            outcome,
+            plan,
+            bus=self.name,
+            settings=settings,
+            slot=job.slot,
+            taken_at=self.options.wall_clock(),
+            duration=end - start,
+        )
+        if isinstance(outcome, Done):
+            await self._succeeded(job, tracker, outcome, plan, batch, log)
+        else:
+            await self._failed(job, tracker, outcome, batch, log, probe=probe)
+
+    async def _succeeded(
+        self,
+        job: Job,
+        tracker: MeterTracker,
+        outcome: Done,
+        plan: BatchPlan,
+        batch: ReadingBatch,
+        log: Any,
+    ) -> None:
+        tracker.succeeded(batch.taken_at, outcome.result)
+        log.info(
+            "session done",
+            readings=len(batch.readings),
+            baud=batch.baud,
+            repeats=batch.repeats,
+            duration=round(batch.duration, 3),
+            command_errors=batch.extra.get("command_errors"),
+        )
+        if await self._deliver(batch, log):
+            for profile, cursor in plan.cursors.items():
+                await self.cursors.set(job.address, profile, cursor)
+        self._settle(job, batch)
+
+    async def _failed(
+        self,
+        job: Job,
+        tracker: MeterTracker,
+        outcome: Failed,
+        batch: ReadingBatch,
+        log: Any,
+        *,
+        probe: bool,
+    ) -> None:
+        error = outcome.error
+        if isinstance(error, LinkLostError):
+            log.warning("port lost during session", reason=error.reason)
+            job.attempts -= 1
+            self._queue.push_front(job)
+            await self._close_port()
+            return
+        log.warning("session failed", error=str(error), error_type=type(error).__name__)
+        for frame in self.recorder:
+            log.info("flight recorder", **frame.fields())
+        if isinstance(error, SessionAbortedError):
+            self._settle(job, batch)  # shutting down: not the meter's failure
+            return
+        cap = tracker.max_baud
+        unreachable = tracker.failed(
+            self.clock.now(),
+            error,
+            outcome.result,
+            unreachable_after=self.options.unreachable_after,
+            probe_interval=self.options.probe_interval,
+        )
+        if tracker.max_baud != cap:
+            log.warning("baud fallback", max_baud=tracker.max_baud, was=cap)
+        if unreachable:
+            log.error("meter unreachable", failures=tracker.consecutive_failures)
+        settings = tracker.settings
+        # A refused password is not retried: meters lock programming after a few.
+        retry = not isinstance(error, AuthenticationError) and job.attempts <= settings.retries
+        if retry and not probe and not unreachable:
+            job.not_before = tracker.next_try or 0.0
+            self._queue.push(job)
+            log.info("retry queued", not_before=round(job.not_before, 3))
+            return
+        await self._deliver(batch, log)
+        self._settle(job, batch)
+
+    async def _deliver(self, batch: ReadingBatch, log: Any) -> bool:
+        if self._on_batch is None:
+            return True
+        try:
+            await self._on_batch(batch)
+        except Exception:  # a sink's failure must not kill the bus
+            log.exception("on_batch failed")
+            return False
+        return True
+
+    def _skipped_batch(
+        self, settings: MeterSettings, job: Job, tracker: MeterTracker
+    ) -> ReadingBatch:
+        return ReadingBatch(
+            bus=self.name,
+            meter=settings.address,
+            taken_at=self.options.wall_clock(),
+            meter_name=settings.name,
+            slot=job.slot,
+            error=f"meter unreachable ({tracker.last_error}); not tried until its next probe",
+        )
+
+    @staticmethod
+    def _settle(job: Job, batch: ReadingBatch) -> None:
+        if not job.future.done():
+            job.future.set_result(batch)
+
+
+async def _first(waits: list[Awaitable[Any]]) -> None:
+    """Wait until the first of ``waits`` completes; cancel the rest."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -4,10 +4,15 @@ Meters are data (``MeterSpec``, built-in ``profiles()``); ``SimulatedMeter`` spe
 the meter side of the protocol sans-I/O on simulated time; ``VirtualBus`` puts
 several on one half-duplex line with collisions and rate mismatches; and
 ``InProcessTransport`` lets asyncio code talk to the bus with no file descriptors,
-and ``PtyServer`` serves it on a pseudo-terminal for any serial program.
+``PtyServer`` serves it on a pseudo-terminal for any serial program and ``TcpServer``
+like a TCP-to-serial converter. Meters can be described in YAML (``load_config``,
+see ``config/simulator.example.yaml``); ``sim://`` port URLs are opened by
+``poller.simulator._url.open_simulated_port``, kept out of this namespace because it
+needs ``poller.transport``.
 """
 
 from ._bus import BusEvent, VirtualBus
+from ._config import BusConfig, ConfigFileError, Problem, load_config, parse_config
 from ._inprocess import Clock, InProcessTransport, ManualClock, ScaledClock, SimulatedLine
 from ._line import FRAMING_7E1, FRAMING_8N1, Framing, LineSettings, Transmit, hear
 from ._meter import MeterState, SimulatedMeter
@@ -33,13 +38,17 @@ from ._model import (
 )
 from ._profiles import Profile, get_profile, profiles
 from ._pty import PtyServer
+from ._setup import build_bus, select_meters
+from ._tcp import TcpServer
 
 __all__ = [
     "FRAMING_7E1",
     "FRAMING_8N1",
+    "BusConfig",
     "BusEvent",
     "Channel",
     "Clock",
+    "ConfigFileError",
     "Demand",
     "Energy",
     "Faults",
@@ -57,6 +66,7 @@ __all__ = [
     "MeterSpec",
     "MeterState",
     "PasswordSpec",
+    "Problem",
     "Profile",
     "ProfileChannel",
     "PtyServer",
@@ -67,9 +77,14 @@ __all__ = [
     "SimulatedMeter",
     "SimulatorConfigError",
     "Source",
+    "TcpServer",
     "Transmit",
     "VirtualBus",
+    "build_bus",
     "get_profile",
     "hear",
+    "load_config",
+    "parse_config",
     "profiles",
+    "select_meters",
 ]

@@ -19,6 +19,11 @@ its start, its line settings and its bytes, each character taking 10 bit times.
   answer ``/?!`` together therefore give the client garbage, as on a real bus.
 * Echoes (heads and adapters that mirror the client's bytes) reach the client as
   the client sends, and take no part in collisions.
+* A ``transparent`` bus stands for a TCP-to-serial converter whose serial side
+  always matches the meters: each meter hears the client at the rate and framing it
+  expects, the client's bytes take the wire time of the rate of the meter in session
+  (300 Bd when all are idle), and the client gets every meter's bytes as sent, at
+  whatever rate they went out (``_tcp.py``).
 
 The bus never reads a clock: ``advance(now)`` runs everything due up to ``now``.
 Running in real time is the transport's business (``_inprocess.py``).
@@ -30,13 +35,13 @@ import heapq
 import itertools
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from poller.protocol import char_time, wire_time
 
 from ._line import LineSettings, Transmit, hear, junk_byte
-from ._meter import SimulatedMeter
+from ._meter import MeterState, SimulatedMeter
 
 __all__ = ["BusEvent", "VirtualBus"]
 
@@ -85,10 +90,15 @@ class _Tx:
 class VirtualBus:
     """Meters on one line and the client's end of it."""
 
-    def __init__(self, meters: Sequence[SimulatedMeter], *, start: float = 0.0) -> None:
+    def __init__(
+        self, meters: Sequence[SimulatedMeter], *, start: float = 0.0, transparent: bool = False
+    ) -> None:
         self.meters = list(meters)
         self.now = start
+        self.transparent = transparent
         self.log: deque[BusEvent] = deque(maxlen=_LOG_SIZE)
+        self.listeners: list[Callable[[BusEvent], None]] = []
+        """Called with every event as it is logged (``iec-poller simulate`` prints them)."""
         self._client_lines: list[tuple[float, LineSettings]] = [(start, LineSettings())]
         self._client_busy_until = start
         self._client_txs: list[_Tx] = []
@@ -117,11 +127,11 @@ class VirtualBus:
     def client_write(self, data: bytes, now: float) -> float:
         """The client sends ``data`` at ``now``; returns when its last character ends."""
         self.advance(now)
-        line = self.client_line
+        line = self._converter_line() if self.transparent else self.client_line
         tx = _Tx(-1, max(now, self._client_busy_until), data, line)
         self._client_busy_until = tx.end
         self._client_txs.append(tx)
-        self.log.append(BusEvent(tx.start, "client", data, line))
+        self._record(BusEvent(tx.start, "client", data, line))
         for index, meter in enumerate(self.meters):
             for mine in self._meter_txs:
                 if not meter.listens:
@@ -129,7 +139,7 @@ class VirtualBus:
                 if mine.source == index and not mine.echo and mine.end > tx.start + _EPS:
                     mine.cut(tx.start)
                     note = f"aborted after {mine.length} of {len(mine.data)} bytes"
-                    self.log.append(BusEvent(tx.start, meter.spec.address, b"", mine.line, note))
+                    self._record(BusEvent(tx.start, meter.spec.address, b"", mine.line, note))
                     meter.abort(tx.start)
             if meter.echoes:
                 self._meter_txs.append(_Tx(index, tx.start, data, line, echo=True))
@@ -154,7 +164,8 @@ class VirtualBus:
         for end, tx, i in items:
             value = tx.data[i] if tx.echo else self._on_wire(tx, i)
             if value is not None:
-                out += hear(bytes([value]), tx.line, self._client_line_at(end))
+                heard = tx.line if self.transparent else self._client_line_at(end)
+                out += hear(bytes([value]), tx.line, heard)
         self._read_upto = max(self._read_upto, now)
         self._prune()
         return bytes(out)
@@ -188,7 +199,8 @@ class VirtualBus:
             elif delivery <= now + _EPS:
                 t, _, data, line = heapq.heappop(self._deliveries)
                 for index, meter in enumerate(self.meters):
-                    self._schedule(index, meter.receive(data, t, line))
+                    heard_as = meter.line if self.transparent else line
+                    self._schedule(index, meter.receive(data, t, heard_as))
             else:
                 break
         self.now = max(self.now, now)
@@ -203,7 +215,19 @@ class VirtualBus:
                 meter.abort(tx.start)
             self._meter_txs.append(tx)
             note = "" if tx.length == len(tx.data) else "aborted: the client was talking"
-            self.log.append(BusEvent(tx.start, meter.spec.address, transmit.data, tx.line, note))
+            self._record(BusEvent(tx.start, meter.spec.address, transmit.data, tx.line, note))
+
+    def _record(self, event: BusEvent) -> None:
+        self.log.append(event)
+        for listener in self.listeners:
+            listener(event)
+
+    def _converter_line(self) -> LineSettings:
+        """The rate a transparent converter's serial side is at: the meter in session's."""
+        for meter in self.meters:
+            if meter.listens and meter.state is not MeterState.IDLE:
+                return meter.line
+        return LineSettings()
 
     # -- the wire ------------------------------------------------------------------------
 

@@ -1,8 +1,11 @@
 """The text the simulated meters write and the command data they parse.
 
-Kept in one place so that the protocol core's data-set codec (``format_data_block``,
-``parse_meter_time`` in ``poller/protocol/_datasets.py`` and ``_profile.py``) can
-replace these helpers once it has landed, without touching the meter logic.
+Data sets are written by the protocol core's codec (``format_data_block``), so the
+meters write exactly what the poller's parser reads back, and a value the codec
+could not write faithfully (a bracket or line end in it) fails loudly in the model
+rather than on the wire. The command data (R1 addresses, R5 ranges) are parsed here:
+the core parses replies, not requests, and a meter reads its stamps on its own
+clock, where the season digit means nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from poller.protocol import DataSet, Value, format_data_block
+
 from ._readings import DataLine
 
 __all__ = ["RangeRequest", "ReadRequest", "format_lines", "parse_range", "parse_read"]
@@ -19,11 +24,13 @@ __all__ = ["RangeRequest", "ReadRequest", "format_lines", "parse_range", "parse_
 
 def format_lines(lines: Iterable[DataLine]) -> str:
     """Data sets ``address(value*unit)...``, each line ending in CR LF (clause 6.5)."""
-    out = []
-    for line in lines:
-        groups = "".join(f"({v}*{u})" if u else f"({v})" for v, u in line.values)
-        out.append(f"{line.address}{groups}\r\n")
-    return "".join(out)
+    return format_data_block(
+        DataSet(
+            address=line.address or None,
+            values=tuple(Value(text=text, unit=unit or None) for text, unit in line.values),
+        )
+        for line in lines
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from poller.protocol import (
 from ._bus import VirtualBus
 from ._line import LineSettings
 
-__all__ = ["Exchange", "SessionRun", "run_session"]
+__all__ = ["Exchange", "SessionRun", "printable", "run_session"]
 
 # Bytes closer together than this many character times arrive as one burst.
 _BURST_GAP_CHARS = 3
@@ -103,7 +103,7 @@ def _wait(
         while (more := bus.next_event()) is not None and more <= min(now + gap, wait.deadline):
             now = max(now, more)
             data += bus.client_read(now)
-        exchanges.append(Exchange(first, "<", _printable(data)))
+        exchanges.append(Exchange(first, "<", printable(data)))
         return session.receive_data(data, now), now
 
 
@@ -111,5 +111,6 @@ _NAMES = {0x01: "<SOH>", 0x02: "<STX>", 0x03: "<ETX>", 0x04: "<EOT>", 0x06: "<AC
 _NAMES |= {0x15: "<NAK>", 0x0D: "<CR>", 0x0A: "<LF>", 0x00: "<NUL>"}
 
 
-def _printable(data: bytes) -> str:
+def printable(data: bytes) -> str:
+    """Bytes for a log line: ASCII as is, control characters as ``<STX>``, others as hex."""
     return "".join(_NAMES.get(b, chr(b) if 0x20 <= b < 0x7F else f"<{b:02X}>") for b in data)

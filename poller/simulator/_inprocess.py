@@ -139,6 +139,12 @@ class InProcessTransport:
             out += chunk
         return bytes(out)
 
+    def reset_input(self) -> None:
+        """Drop everything received and not yet read."""
+        self._check_open()
+        self._buffer.clear()
+        self._line.read(self.clock.now())
+
     def close(self) -> None:
         self._closed = True
 

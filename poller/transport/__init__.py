@@ -1,5 +1,45 @@
-"""Ports: the byte carriers under the bus engine (serial devices, TCP, the simulator)."""
+"""Ports: the byte carriers under the bus engine (serial devices, TCP, the simulator).
 
+``open_port(url, options=PortOptions(...))`` opens any of them by URL; the engine
+sees only the ``Port`` protocol. See ``_stream.py`` for the timing rules every port
+keeps (wire-time arithmetic, no-op line changes, lost lines).
+"""
+
+from ._clock import MonotonicClock
+from ._echo import EchoFilter
+from ._options import PortOptions, RS485Options
 from ._port import Clock, Port, PortClosedError, PortError, PortUnavailableError
+from ._reconnect import Backoff, FailureCallback, ReconnectingPort, open_with_backoff
+from ._redact import redact_url
+from ._rfc2217 import Rfc2217Port
+from ._serial import SerialPort
+from ._sim import FilteredPort
+from ._stream import StreamPort
+from ._tcp import TcpPort
+from ._url import PortFactory, open_port, port_for_url, register_scheme
 
-__all__ = ["Clock", "Port", "PortClosedError", "PortError", "PortUnavailableError"]
+__all__ = [
+    "Backoff",
+    "Clock",
+    "EchoFilter",
+    "FailureCallback",
+    "FilteredPort",
+    "MonotonicClock",
+    "Port",
+    "PortClosedError",
+    "PortError",
+    "PortFactory",
+    "PortOptions",
+    "PortUnavailableError",
+    "RS485Options",
+    "ReconnectingPort",
+    "Rfc2217Port",
+    "SerialPort",
+    "StreamPort",
+    "TcpPort",
+    "open_port",
+    "open_with_backoff",
+    "port_for_url",
+    "redact_url",
+    "register_scheme",
+]

@@ -1,0 +1,35 @@
+"""RFC 2217 (Telnet COM port control) converters: ``rfc2217://host:port``.
+
+Unlike raw TCP, the protocol carries line settings: ``set_line`` sends the new
+rate, data size, parity and stop bits and waits for the converter to confirm each
+(serialx's RFC 2217 client waits for the acknowledgement), so when it returns the
+converter's UART runs at the new rate. Switch only after the message's wire time
+has passed (the engine's ``SetLine.at``): the converter applies a change as soon as
+it reads it, and would otherwise cut the tail of the message still in its UART.
+
+User info in the URL (``rfc2217://user:pass@host:port``) is never passed on, shown
+or logged: RFC 2217 itself has no login, and such URLs come from inventories that
+also hold credentials for the converter's web page.
+"""
+
+from __future__ import annotations
+
+from ._options import PortOptions
+from ._port import Clock, PortUnavailableError
+from ._redact import network_target, redact_url
+from ._stream import StreamPort
+
+__all__ = ["Rfc2217Port"]
+
+
+class Rfc2217Port(StreamPort):
+    """A serial line behind an RFC 2217 server, settings and all."""
+
+    def __init__(
+        self, url: str, *, options: PortOptions | None = None, clock: Clock | None = None
+    ) -> None:
+        try:
+            target = network_target(url)
+        except ValueError as exc:
+            raise PortUnavailableError(redact_url(url), str(exc)) from exc
+        super().__init__(target, url=url, options=options, clock=clock)

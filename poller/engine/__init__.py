@@ -7,11 +7,13 @@ profile reads; ``run_session`` executes one protocol session against a ``Port``;
 frames for the log of a failed session.
 """
 
+from poller.transport import Backoff
+
 from ._cursor import CursorStore, MemoryCursorStore, ProfileRange, plan_profile_read
 from ._engine import BusEngine, OnBatch
 from ._errors import LinkLostError, SessionDeadlineError
 from ._jobs import ReadKind
-from ._meter_config import Backoff, MeterMode, MeterSettings
+from ._meter_config import MeterMode, MeterSettings
 from ._options import EngineOptions
 from ._recorder import FlightRecorder, RecordedFrame
 from ._session_runner import run_session

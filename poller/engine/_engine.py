@@ -49,7 +49,7 @@ from poller.protocol import (
     SessionResult,
 )
 from poller.readings import ReadingBatch
-from poller.transport import Clock, Port, PortError
+from poller.transport import Clock, Port, PortError, open_with_backoff
 
 from ._batches import BatchPlan, build_batch, plan_job
 from ._cursor import CursorStore, MemoryCursorStore
@@ -223,23 +223,38 @@ class BusEngine:
             await _first([self.clock.sleep_until(when), self._stop_event.wait()])
 
     async def _open_port(self) -> None:
-        failures = 0
-        while not self._stopping:
-            if self._factory is not None and failures:
-                self._port = self._factory()
-            try:
-                await self._port.open()
-            except PortError as exc:
-                failures += 1
-                delay = self.options.reopen_backoff.delay(failures)
-                self._log.warning(
-                    "port open failed", url=exc.url, reason=exc.reason, retry_in=delay
-                )
-                await self._sleep_until(self.clock.now() + delay)
-                continue
-            self._log.info("port open", url=self._port.url, attempts=failures + 1)
-            self._bus_free_at = max(self._bus_free_at, self.clock.now())
+        attempts = 1
+        port = self._port
+
+        def build() -> Port:
+            # The first try reuses the port we hold; after a failure a factory builds
+            # afresh, as a half-opened port object may be unusable.
+            nonlocal port
+            if attempts > 1 and self._factory is not None:
+                port = self._factory()
+            return port
+
+        def failed(exc: PortError, failures: int, wait: float) -> None:
+            nonlocal attempts
+            attempts = failures + 1
+            self._log.warning(
+                "port open failed", url=exc.url, reason=exc.reason, retry_in=round(wait, 3)
+            )
+
+        opening = asyncio.ensure_future(
+            open_with_backoff(
+                build, clock=self.clock, backoff=self.options.reopen_backoff, on_failure=failed
+            )
+        )
+        await _first([asyncio.shield(opening), self._stop_event.wait()])
+        if not opening.done():
+            opening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await opening
             return
+        self._port = opening.result()
+        self._log.info("port open", url=self._port.url, attempts=attempts)
+        self._bus_free_at = max(self._bus_free_at, self.clock.now())
 
     async def _close_port(self) -> None:
         with contextlib.suppress(PortError):

@@ -26,8 +26,9 @@ from poller.protocol import (
 )
 from poller.protocol._constants import MAX_REPEATS, MODE_C_RATES
 from poller.protocol._session_config import DEFAULT_PUSH_TIMEOUT, DEFAULT_REPLY_TIMEOUT
+from poller.transport import Backoff
 
-__all__ = ["Backoff", "MeterMode", "MeterSettings"]
+__all__ = ["MeterMode", "MeterSettings"]
 
 # A programming session reading a day of quarter-hour profile at 300 Bd takes about
 # two minutes; a readout at 300 Bd well under one. The default covers both.
@@ -48,28 +49,6 @@ class MeterMode(enum.Enum):
 def _seconds(name: str, value: float, *, zero_ok: bool = False) -> None:
     if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
         raise ValueError(f"{name} must be a {'non-negative' if zero_ok else 'positive'} time")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Backoff:
-    """Exponential delays: ``initial``, times ``factor`` per failure, up to ``maximum``."""
-
-    initial: float = 5.0
-    factor: float = 2.0
-    maximum: float = 300.0
-
-    def __post_init__(self) -> None:
-        _seconds("backoff initial", self.initial, zero_ok=True)
-        _seconds("backoff maximum", self.maximum, zero_ok=True)
-        if not (math.isfinite(self.factor) and self.factor >= 1):
-            raise ValueError("backoff factor must be at least 1")
-
-    def delay(self, failures: int) -> float:
-        """The pause after ``failures`` failures in a row (the first failure: ``initial``)."""
-        if failures <= 0:
-            return 0.0
-        # Capped exponent: factor ** 1000 would overflow long before it matters.
-        return min(self.maximum, self.initial * self.factor ** min(failures - 1, 64))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,7 +81,10 @@ class MeterSettings:
     """Repeats of one message inside a session (the standard's 3)."""
     retries: int = 2
     """Further sessions after a failed one, each requeued behind the other meters' jobs."""
-    backoff: Backoff = field(default_factory=Backoff)
+    backoff: Backoff = field(
+        default_factory=lambda: Backoff(initial=5.0, factor=2.0, maximum=300.0, jitter=0.0)
+    )
+    """Pause before the next session after failures in a row (requeued behind the others)."""
     switch_delay: float = 0.0
     client_reaction_time: float | None = None
     force_mode: Mode | None = None

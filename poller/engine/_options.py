@@ -6,7 +6,8 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ._meter_config import Backoff
+from poller.transport import Backoff
+
 from ._recorder import DEFAULT_SIZE
 
 __all__ = ["EngineOptions"]

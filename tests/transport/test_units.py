@@ -104,8 +104,13 @@ def test_backoff_grows_to_its_cap_with_bounded_jitter() -> None:
     delays = [jittered.delay(3, rng) for _ in range(50)]
     assert all(3.6 <= d <= 4.4 for d in delays)
     assert len(set(delays)) > 1
-    with pytest.raises(ValueError, match="initial"):
-        Backoff(initial=0.0)
+    assert plain.delay(0) == 0.0
+    assert Backoff(initial=0.0, maximum=0.0).delay(5) == 0.0  # retry at once
+    for bad in ({"initial": -1.0}, {"initial": 2.0, "maximum": 1.0}, {"factor": 0.5}):
+        with pytest.raises(ValueError, match=r"initial|factor"):
+            Backoff(**bad)
+    with pytest.raises(ValueError, match="jitter"):
+        Backoff(jitter=1.0)
 
 
 class ManualPort:

@@ -56,11 +56,13 @@ def test_profile_url_on_manual_clock_is_a_port_reading_in_simulated_time() -> No
 
 
 def test_time_scale_and_seed() -> None:
-    port = open_simulated_port("sim://iskra-mt174?time_scale=0.01&seed=5&count=2")
+    # Real time scaled: the meter's 200 ms reaction time is 20 ms here, which a
+    # loaded machine still meets (a 20 ms meter at 0.01 would leave 0.2 ms).
+    port = open_simulated_port("sim://lg-zmd?time_scale=0.1&seed=5&count=2")
     assert isinstance(port.clock, ScaledClock)
-    assert port.clock.time_scale == 0.01
+    assert port.clock.time_scale == 0.1
     assert [m.spec.seed for m in port.bus.meters] == [5, 6]
-    raw = asyncio.run(read_meter(port, "60912205", "5", 9600))
+    raw = asyncio.run(read_meter(port, "31002782", "5", 9600))
     assert isinstance(decode_frames(raw)[1].message, DataMessage)
 
 

@@ -14,6 +14,7 @@ from ._engine import BusEngine, OnBatch
 from ._errors import LinkLostError, SessionDeadlineError
 from ._jobs import ReadKind
 from ._meter_config import MeterMode, MeterSettings
+from ._observer import EngineObserver
 from ._options import EngineOptions
 from ._recorder import FlightRecorder, RecordedFrame
 from ._session_runner import run_session
@@ -23,6 +24,7 @@ __all__ = [
     "Backoff",
     "BusEngine",
     "CursorStore",
+    "EngineObserver",
     "EngineOptions",
     "FlightRecorder",
     "LinkLostError",

@@ -56,6 +56,7 @@ from ._cursor import CursorStore, MemoryCursorStore
 from ._errors import LinkLostError
 from ._jobs import Job, JobQueue, ReadKind
 from ._meter_config import MeterMode, MeterSettings
+from ._observer import EngineObserver
 from ._options import EngineOptions
 from ._recorder import FlightRecorder
 from ._session_runner import run_session
@@ -78,8 +79,10 @@ class BusEngine:
         on_batch: OnBatch | None = None,
         options: EngineOptions | None = None,
         cursors: CursorStore | None = None,
+        observer: EngineObserver | None = None,
     ) -> None:
         self.name = name
+        self._observer = observer or EngineObserver()
         if isinstance(port, Port):
             self._port, self._factory = port, None
         else:
@@ -240,6 +243,7 @@ class BusEngine:
             self._log.warning(
                 "port open failed", url=exc.url, reason=exc.reason, retry_in=round(wait, 3)
             )
+            self._notify("port_failed", self.name, exc.url, exc.reason)
 
         opening = asyncio.ensure_future(
             open_with_backoff(
@@ -254,6 +258,7 @@ class BusEngine:
             return
         self._port = opening.result()
         self._log.info("port open", url=self._port.url, attempts=attempts)
+        self._notify("port_opened", self.name, self._port.url)
         self._bus_free_at = max(self._bus_free_at, self.clock.now())
 
     async def _close_port(self) -> None:
@@ -334,6 +339,7 @@ class BusEngine:
         log: Any,
     ) -> None:
         tracker.succeeded(batch.taken_at, outcome.result)
+        self._session_ended(batch, ok=True, error_type=None, will_retry=False)
         log.info(
             "session done",
             readings=len(batch.readings),
@@ -360,6 +366,7 @@ class BusEngine:
         error = outcome.error
         if isinstance(error, LinkLostError):
             log.warning("port lost during session", reason=error.reason)
+            self._notify("port_failed", self.name, error.url, error.reason)
             job.attempts -= 1
             self._queue.push_front(job)
             await self._close_port()
@@ -385,7 +392,9 @@ class BusEngine:
         settings = tracker.settings
         # A refused password is not retried: meters lock programming after a few.
         retry = not isinstance(error, AuthenticationError) and job.attempts <= settings.retries
-        if retry and not probe and not unreachable:
+        retry = retry and not probe and not unreachable
+        self._session_ended(batch, ok=False, error_type=type(error).__name__, will_retry=retry)
+        if retry:
             job.not_before = tracker.next_try or 0.0
             self._queue.push(job)
             log.info("retry queued", not_before=round(job.not_before, 3))
@@ -415,10 +424,29 @@ class BusEngine:
             error=f"meter unreachable ({tracker.last_error}); not tried until its next probe",
         )
 
-    @staticmethod
-    def _settle(job: Job, batch: ReadingBatch) -> None:
+    def _settle(self, job: Job, batch: ReadingBatch) -> None:
+        self._notify("batch_settled", batch)
         if not job.future.done():
             job.future.set_result(batch)
+
+    def _session_ended(
+        self, batch: ReadingBatch, *, ok: bool, error_type: str | None, will_retry: bool
+    ) -> None:
+        self._notify(
+            "session_ended",
+            self.name,
+            batch.meter,
+            ok=ok,
+            duration=batch.duration,
+            error_type=error_type,
+            will_retry=will_retry,
+        )
+
+    def _notify(self, hook: str, *args: Any, **kwargs: Any) -> None:
+        try:
+            getattr(self._observer, hook)(*args, **kwargs)
+        except Exception:  # noqa: BLE001 - an observer's bug must not stop the bus
+            self._log.exception("observer failed", hook=hook)
 
 
 async def _first(waits: list[Awaitable[Any]]) -> None:

@@ -10,6 +10,7 @@ frames for the log of a failed session.
 from poller.transport import Backoff
 
 from ._cursor import CursorStore, MemoryCursorStore, ProfileRange, plan_profile_read
+from ._cursor_file import SqliteCursorStore
 from ._engine import BusEngine, OnBatch
 from ._errors import LinkLostError, SessionDeadlineError
 from ._jobs import ReadKind
@@ -38,6 +39,7 @@ __all__ = [
     "ReadKind",
     "RecordedFrame",
     "SessionDeadlineError",
+    "SqliteCursorStore",
     "plan_profile_read",
     "run_session",
 ]

@@ -5,14 +5,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+from pathlib import Path
 
 from structlog.testing import capture_logs
 
-from poller.engine import FlightRecorder, MeterMode, ReadKind, run_session
+from poller.engine import FlightRecorder, MeterMode, ReadKind, SqliteCursorStore, run_session
 from poller.protocol import ClientSession, Failed, Password, Send, SessionConfig, wire_time
 from poller.simulator import ManualClock, get_profile
 
 from .helpers import read_all, rig, run, settings, spec
+from .simport import METER_TZ
 
 LZQJ = get_profile("emh-lzqj")
 QUARTER = dt.timedelta(minutes=15)
@@ -207,3 +209,24 @@ def test_mode_settings_pass_through_to_the_session() -> None:
     assert batch.baud == 300  # asked for 4800; a standard meter stays at 300 and it works
     assert r.engine.status(meter.address).state.value == "ok"
     assert len(r.batches) == 1
+
+
+def test_cursors_in_a_file_survive_a_restart(tmp_path: Path) -> None:
+    async def main():
+        path = tmp_path / "cursors.sqlite"
+        first = SqliteCursorStore(path)
+        stamp = dt.datetime(2026, 3, 2, 9, 45, tzinfo=METER_TZ)
+        assert await first.get("06417290", "P.01") is None
+        await first.set("06417290", "P.01", stamp)
+        await first.set("06417290", "P.01", stamp + dt.timedelta(minutes=15))
+        first.close()
+        again = SqliteCursorStore(path)
+        try:
+            return await again.get("06417290", "P.01"), await again.get("06417290", "P.98")
+        finally:
+            again.close()
+
+    p01, p98 = run(main())
+    assert p01 == dt.datetime(2026, 3, 2, 10, 0, tzinfo=METER_TZ)
+    assert p01.utcoffset() == dt.timedelta(hours=1)
+    assert p98 is None

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest clean
+.PHONY: demo test lint typecheck pytest services clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+# The sink tests talk to real PostgreSQL, Mosquitto and InfluxDB.
+services:
+	@sh scripts/test-services.sh
+
+pytest: $(STAMP) services
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest

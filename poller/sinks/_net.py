@@ -1,0 +1,159 @@
+"""What the network sinks share: secrets kept out of text, TLS, ``Retry-After``,
+and the sorting of a refused batch into the readings that are really bad.
+
+Theory of operation
+-------------------
+A network destination answers for a whole request. When it refuses one (an HTTP
+400, a line protocol parse error) it rarely says which element was at fault, and
+resending the whole batch would be refused forever. ``isolate`` halves the batch
+until every refused piece is a single reading: those are the rejections, the rest
+is stored. This is only safe because every request here is idempotent (the
+receiver deduplicates by key or overwrites the same point), so a half that was in
+fact stored the first time may be sent again without harm. A "try again later"
+answer anywhere in the search stops it: what was not yet confirmed is retried.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from poller.readings import Reading
+from poller.transport import redact_url
+
+from ._contract import Rejection, WriteResult
+
+__all__ = [
+    "Attempt",
+    "RetryGate",
+    "isolate",
+    "redact_url",
+    "retry_after_seconds",
+    "scrub",
+    "ssl_context",
+]
+
+_MASK: Final = "***"
+
+
+def scrub(text: str, secrets: Sequence[str | None]) -> str:
+    """``text`` with every non-empty secret replaced, longest first."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, _MASK)
+    return text
+
+
+def ssl_context(
+    *,
+    ca_file: Path | None,
+    cert_file: Path | None,
+    key_file: Path | None,
+    insecure: bool,
+) -> ssl.SSLContext:
+    """A client context: the system's CAs unless ``ca_file``; ``insecure`` skips checks."""
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    if cert_file is not None:
+        context.load_cert_chain(str(cert_file), str(key_file) if key_file else None)
+    if insecure:
+        # For test brokers with self-signed certificates; the settings name it loudly.
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def retry_after_seconds(header: str | None, *, now: dt.datetime | None = None) -> float | None:
+    """Seconds an HTTP ``Retry-After`` asks for (delta-seconds or an HTTP date)."""
+    if not header:
+        return None
+    header = header.strip()
+    if header.isdigit():
+        return float(header)
+    try:
+        when = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    delay = (when - (now or dt.datetime.now(dt.UTC))).total_seconds()
+    return max(delay, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What the destination said to one request."""
+
+    outcome: str
+    """``"ok"``, ``"refused"`` (the data is at fault) or ``"retry"``."""
+    reason: str = ""
+    retry_after: float | None = None
+
+
+OK: Final = Attempt("ok")
+
+
+async def isolate(
+    readings: Sequence[Reading],
+    send: Callable[[Sequence[Reading]], Awaitable[Attempt]],
+    *,
+    first: Attempt | None = None,
+) -> tuple[WriteResult, float | None]:
+    """Send ``readings``, halving every refused part down to single readings.
+
+    ``first`` is the answer already had for the whole batch, to not send it twice.
+    Returns the result and the longest ``Retry-After`` seen.
+    """
+    accepted = 0
+    rejected: list[Rejection] = []
+    retry: list[Reading] = []
+    retry_reason: str | None = None
+    retry_after: float | None = None
+    # Depth first, in order, so the readings retried are a suffix-like remainder.
+    stack: list[tuple[Sequence[Reading], Attempt | None]] = [(readings, first)]
+    while stack:
+        part, known = stack.pop()
+        if not part:
+            continue
+        if retry:
+            retry.extend(part)  # the destination said "later": do not hammer it
+            continue
+        attempt = known if known is not None else await send(part)
+        if attempt.outcome == "ok":
+            accepted += len(part)
+        elif attempt.outcome == "retry":
+            retry.extend(part)
+            retry_reason = attempt.reason
+            retry_after = attempt.retry_after
+        elif len(part) == 1:
+            rejected.append(Rejection(part[0], attempt.reason))
+        else:
+            middle = len(part) // 2
+            stack.append((part[middle:], None))
+            stack.append((part[:middle], None))
+    result = WriteResult(
+        accepted=accepted,
+        rejected=tuple(rejected),
+        retry=tuple(retry),
+        retry_reason=retry_reason,
+    )
+    return result, retry_after
+
+
+class RetryGate:
+    """Honours a destination's ``Retry-After`` without blocking: writes before the
+    moment it named are answered "retry" at once, without a request."""
+
+    def __init__(self) -> None:
+        self._until = 0.0
+
+    def hold(self, seconds: float | None, *, cap: float) -> None:
+        if seconds is not None and seconds > 0:
+            self._until = max(self._until, time.monotonic() + min(seconds, cap))
+
+    def remaining(self) -> float:
+        return max(self._until - time.monotonic(), 0.0)

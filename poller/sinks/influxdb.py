@@ -1,0 +1,307 @@
+"""``influxdb``: readings as line protocol over HTTP (InfluxDB 2.x API, or 1.x).
+
+One point per reading::
+
+    meter,bus=b1,meter=12345678,name=import,register=1.8.0,unit=kWh \\
+        value=42951.721,raw="042951.721",quality="good" 1767225600000
+
+(one line; broken here for width)
+
+* tags: ``bus``, ``meter``, ``register`` (the address as the meter wrote it), ``obis``
+  and ``name`` where known, ``unit``; a tag with no value is left out (InfluxDB refuses
+  empty tags);
+* fields: ``value`` (float) where the text is a number, ``raw`` (the text as read,
+  always) and ``quality``;
+* time: the meter's own stamp, else the schedule slot, else when it was taken: the
+  time of the idempotency key. A point sent twice has the same series and time, and
+  InfluxDB keeps it once: replays are harmless.
+
+Answers: 2xx stored; 5xx, 429, 408 and transport errors "later" (``Retry-After``
+honoured); 400, 413 and 422 mean some lines were bad: the batch is halved until the
+bad readings are found (``_net.isolate``) and only those are rejected. 401, 403 and
+404 (a wrong token or a missing bucket) are retried: they are not the data's fault.
+A reading that line protocol cannot express at all (a newline in a value, a tag
+ending in a backslash) is rejected before anything is sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Final, Literal
+
+import httpx
+import structlog
+from pydantic import Field, HttpUrl, SecretStr, model_validator
+
+from poller.readings import Reading, ReadingBatch
+
+from ._contract import Rejection, SinkContext, SinkSettings, SinkUnavailableError, WriteResult
+from ._net import (
+    Attempt,
+    RetryGate,
+    isolate,
+    redact_url,
+    retry_after_seconds,
+    scrub,
+    ssl_context,
+)
+from ._records import register_name
+
+__all__ = ["InfluxSettings", "InfluxSink", "LineProtocolError", "line_for"]
+
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_UNITS: Final = {
+    "s": dt.timedelta(seconds=1),
+    "ms": dt.timedelta(milliseconds=1),
+    "us": dt.timedelta(microseconds=1),
+}
+# InfluxDB 1.x names the precisions differently.
+_V1_PRECISION: Final = {"s": "s", "ms": "ms", "us": "u", "ns": "n"}
+_RETRY_STATUSES: Final = frozenset({401, 403, 404, 407, 408, 425, 429})
+
+
+class InfluxSettings(SinkSettings):
+    """``type: influxdb``."""
+
+    type: Literal["influxdb"] = "influxdb"
+    url: HttpUrl = HttpUrl("http://127.0.0.1:8086")
+    api: Literal["v2", "v1"] = "v2"
+    # v2
+    org: str | None = None
+    bucket: str | None = None
+    token: SecretStr | None = None
+    """v2: ``Authorization: Token <token>``; v1 servers also take it (1.8 ``user:password``)."""
+    # v1
+    database: str | None = None
+    retention_policy: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    """v1: HTTP basic authentication (never ``u=``/``p=`` in the URL, which logs show)."""
+    measurement: str = "meter"
+    precision: Literal["s", "ms", "us", "ns"] = "ms"
+    timeout: float = Field(default=10.0, gt=0)
+    max_batch: int = Field(default=5000, ge=1)
+    """Points per request (InfluxDB advises 5000)."""
+    max_retry_after: float = Field(default=3600.0, gt=0)
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    insecure: bool = False
+
+    @model_validator(mode="after")
+    def _api_keys(self) -> InfluxSettings:
+        if self.api == "v2" and not (self.org and self.bucket):
+            raise ValueError("api v2 needs org and bucket")
+        if self.api == "v1" and not self.database:
+            raise ValueError("api v1 needs database")
+        if self.url.username or self.url.password:
+            raise ValueError("put credentials in token or username/password, not in the url")
+        if self.token is not None and self.username is not None:
+            raise ValueError("choose token or username/password")
+        return self
+
+
+class LineProtocolError(ValueError):
+    """A reading line protocol cannot express."""
+
+
+class InfluxSink:
+    """Line protocol over HTTP; idempotent because a point is its series and time."""
+
+    settings_model: ClassVar[type[SinkSettings]] = InfluxSettings
+
+    def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
+        if not isinstance(settings, InfluxSettings):
+            settings = InfluxSettings.model_validate(settings.model_dump())
+        self._settings = settings
+        self._context = context
+        self._client: httpx.AsyncClient | None = None
+        self._gate = RetryGate()
+        self._endpoint, self._params = _endpoint(settings)
+        self._shown = redact_url(self._endpoint)
+        self._headers = _auth_headers(settings)
+        self._secrets: list[str | None] = list(self._headers.values())
+        for secret in (settings.token, settings.password):
+            if secret is not None:
+                self._secrets.append(secret.get_secret_value())
+        self._log = structlog.get_logger("poller.sinks.influxdb").bind(sink=settings.sink_id)
+
+    def __repr__(self) -> str:
+        return f"InfluxSink({self._settings.sink_id!r}, url={self._shown!r})"
+
+    @property
+    def settings(self) -> InfluxSettings:
+        return self._settings
+
+    async def connect(self) -> None:
+        if self._client is not None:
+            return
+        s = self._settings
+        verify: Any = True
+        if s.ca_file or s.cert_file or s.insecure:
+            verify = ssl_context(
+                ca_file=s.ca_file, cert_file=s.cert_file, key_file=s.key_file, insecure=s.insecure
+            )
+        self._client = httpx.AsyncClient(
+            headers={"Content-Type": "text/plain; charset=utf-8", **self._headers},
+            timeout=s.timeout,
+            verify=verify,
+        )
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    async def write(self, batch: ReadingBatch) -> WriteResult:
+        if not batch.readings:
+            return WriteResult()
+        wait = self._gate.remaining()
+        if wait > 0:
+            return WriteResult.all_retry(batch.readings, f"server asked to wait {wait:.0f} s more")
+        await self.connect()
+        rejected: list[Rejection] = []
+        lines: dict[int, bytes] = {}
+        sendable: list[Reading] = []
+        for reading in batch.readings:
+            try:
+                line = line_for(reading, self._settings)
+            except LineProtocolError as exc:
+                rejected.append(Rejection(reading, str(exc)))
+                continue
+            lines[id(reading)] = line
+            sendable.append(reading)
+
+        async def send(part: Sequence[Reading]) -> Attempt:
+            return await self._post(b"\n".join(lines[id(r)] for r in part))
+
+        accepted = 0
+        retry: list[Reading] = []
+        reason: str | None = None
+        step = self._settings.max_batch
+        for start in range(0, len(sendable), step):
+            chunk = sendable[start : start + step]
+            if retry:
+                retry.extend(chunk)
+                continue
+            result, retry_after = await isolate(chunk, send)
+            accepted += result.accepted
+            rejected.extend(result.rejected)
+            retry.extend(result.retry)
+            reason = reason or result.retry_reason
+            self._gate.hold(retry_after, cap=self._settings.max_retry_after)
+        if rejected:
+            self._log.warning("influxdb_rejected", count=len(rejected), reason=rejected[0].reason)
+        if retry:
+            self._log.info("influxdb_retry", count=len(retry), reason=reason)
+        return WriteResult(
+            accepted=accepted, rejected=tuple(rejected), retry=tuple(retry), retry_reason=reason
+        )
+
+    async def _post(self, body: bytes) -> Attempt:
+        if self._client is None:
+            raise SinkUnavailableError("influxdb sink is closed")
+        try:
+            response = await self._client.post(self._endpoint, params=self._params, content=body)
+        except httpx.TransportError as exc:
+            text = scrub(f"{type(exc).__name__}: {exc}", self._secrets)
+            return Attempt("retry", f"{self._shown} unreachable ({text})")
+        status = response.status_code
+        if 200 <= status < 300:
+            return Attempt("ok")
+        detail = scrub(response.text[:300].strip(), self._secrets)
+        reason = f"HTTP {status}" + (f": {detail}" if detail else "")
+        if status >= 500 or status in _RETRY_STATUSES:
+            delay = retry_after_seconds(response.headers.get("Retry-After"))
+            return Attempt("retry", reason, delay)
+        if status in (400, 413, 422):
+            return Attempt("refused", reason)
+        return Attempt("retry", reason)
+
+
+def _endpoint(settings: InfluxSettings) -> tuple[str, dict[str, str]]:
+    base = str(settings.url).rstrip("/")
+    if settings.api == "v2":
+        # The validator saw to both.
+        assert settings.org is not None
+        assert settings.bucket is not None
+        params = {"org": settings.org, "bucket": settings.bucket, "precision": settings.precision}
+        return f"{base}/api/v2/write", params
+    assert settings.database is not None
+    params = {"db": settings.database, "precision": _V1_PRECISION[settings.precision]}
+    if settings.retention_policy:
+        params["rp"] = settings.retention_policy
+    return f"{base}/write", params
+
+
+def _auth_headers(settings: InfluxSettings) -> dict[str, str]:
+    if settings.token is not None:
+        return {"Authorization": f"Token {settings.token.get_secret_value()}"}
+    if settings.username is not None:
+        password = settings.password.get_secret_value() if settings.password else ""
+        pair = f"{settings.username}:{password}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+    return {}
+
+
+# Line protocol escaping (the InfluxDB line protocol reference): measurement names
+# escape commas and spaces; tag keys, tag values and field keys also equals signs;
+# string field values escape double quotes and backslashes. Nothing can escape a
+# newline, nor a backslash at the end of a tag (it would escape the separator).
+_MEASUREMENT: Final = str.maketrans({",": r"\,", " ": r"\ "})
+_KEY: Final = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
+_STRING: Final = str.maketrans({'"': r"\"", "\\": "\\\\"})
+
+
+def _name(text: str, table: dict[int, str], what: str) -> str:
+    if "\n" in text or "\r" in text:
+        raise LineProtocolError(f"{what} {text!r} holds a line break")
+    if text.endswith("\\"):
+        raise LineProtocolError(f"{what} {text!r} ends in a backslash")
+    return text.translate(table)
+
+
+def _string(text: str, what: str) -> str:
+    if "\n" in text or "\r" in text:
+        raise LineProtocolError(f"{what} {text!r} holds a line break")
+    return '"' + text.translate(_STRING) + '"'
+
+
+def line_for(reading: Reading, settings: InfluxSettings) -> bytes:
+    """The reading's point in line protocol (no trailing newline)."""
+    tags = {
+        "bus": reading.bus,
+        "meter": reading.meter,
+        "meter_name": reading.meter_name,
+        "name": register_name(reading, settings.names),
+        "obis": reading.obis,
+        "register": reading.address,
+        "unit": reading.unit,
+    }
+    # Sorted tag keys: what InfluxDB would do anyway, done once here.
+    tag_text = "".join(
+        f",{_name(key, _KEY, 'tag key')}={_name(value, _KEY, f'tag {key}')}"
+        for key, value in sorted(tags.items())
+        if value
+    )
+    fields = []
+    number = reading.decimal
+    if number is not None:
+        fields.append(f"value={format(number, 'f')}")
+    fields.append(f"raw={_string(reading.value or '', 'value')}")
+    fields.append(f"quality={_string(reading.quality.value, 'quality')}")
+    when = reading.meter_time or reading.slot or reading.taken_at
+    measurement = _name(settings.measurement, _MEASUREMENT, "measurement")
+    line = f"{measurement}{tag_text} {','.join(fields)} {_timestamp(when, settings.precision)}"
+    return line.encode("utf-8")
+
+
+def _timestamp(when: dt.datetime, precision: str) -> int:
+    delta = when - _EPOCH
+    if precision == "ns":
+        # timedelta stops at microseconds; integer arithmetic keeps it exact.
+        return (delta // _UNITS["us"]) * 1000
+    return delta // _UNITS[precision]

@@ -1,0 +1,467 @@
+"""``mqtt``: each reading published to its own topic at QoS 1 (aiomqtt).
+
+Theory of operation
+-------------------
+A reading counts as accepted only when the broker acknowledged it (PUBACK at QoS 1,
+PUBCOMP at 2); at QoS 0 when it left the socket. A batch is published concurrently
+(the broker and paho keep the order, ``max_inflight`` at a time) while a watcher
+waits for the connection to drop: when it does, every publish not yet confirmed is
+abandoned at once and its reading retried, instead of each waiting out its timeout.
+A reading confirmed twice (sent, the ack lost, sent again) reaches subscribers
+twice: MQTT is at-least-once, and the record's ``key`` lets them deduplicate.
+
+The connection is rebuilt on the next ``connect`` or ``write`` after a loss; a write
+that cannot connect answers "retry" for the whole batch. On connect the sink
+publishes ``online`` to its retained availability topic, and the broker publishes
+the last will ``offline`` there if the sink vanishes; ``close`` publishes
+``offline`` itself.
+
+Home Assistant discovery (``discovery: true``): before the first state of a
+(meter, register) the sink publishes, retained, a sensor config under
+``<prefix>/sensor/<node>/<register>/config``: the meter is the device (identifiers,
+manufacturer from the identification's FLAG code, model), the register a sensor
+whose ``device_class``/``state_class``/``unit_of_measurement`` follow from its unit
+(kWh: energy, total_increasing; kW: power, measurement; m3: gas or water ...).
+Billing-period values (``1.8.0*12``) keep their device class but get no state
+class: a past total is not a running one. Load-profile intervals are history,
+not a sensor's state, and are not announced.
+
+The password is a ``SecretStr``: never in the repr, the logs or an error text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import secrets
+import string
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Final, Literal
+
+import aiomqtt
+import structlog
+from pydantic import Field, SecretStr, field_validator
+
+import poller
+from poller.protocol import ObisCode
+from poller.readings import Reading, ReadingBatch
+
+from ._contract import SinkContext, SinkSettings, SinkUnavailableError, WriteResult
+from ._net import scrub, ssl_context
+from ._records import record_for
+
+__all__ = ["MqttSettings", "MqttSink", "discovery_config"]
+
+_TOPIC_FIELDS: Final = frozenset(
+    {
+        "bus", "meter", "meter_name", "ident", "address", "obis", "name", "register",
+        "name_or_address", "unit", "quality", "sink",
+    }
+)  # fmt: skip
+_FORMATTER: Final = string.Formatter()
+
+
+class MqttSettings(SinkSettings):
+    """``type: mqtt``."""
+
+    type: Literal["mqtt"] = "mqtt"
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    client_id: str | None = None
+    """None: ``iec-poller-<sink>-<random>`` (a clean session each time)."""
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    insecure: bool = False
+    """Accept any server certificate: only for test brokers."""
+    topic: str = "iec-poller/{bus}/{meter}/{name_or_address}"
+    """Per reading; fields: ``bus meter meter_name ident address obis name register
+    (= name_or_address) unit quality sink``. ``/ + #`` in a value become ``_``."""
+    payload: Literal["record", "value"] = "record"
+    """``record``: the JSON reading record; ``value``: the number (or text) alone."""
+    qos: Literal[0, 1, 2] = 1
+    retain: bool = False
+    availability_topic: str = "iec-poller/{sink}/status"
+    keepalive: int = Field(default=60, ge=5)
+    timeout: float = Field(default=10.0, gt=0)
+    max_inflight: int = Field(default=100, ge=1)
+    discovery: bool = False
+    discovery_prefix: str = "homeassistant"
+    volume_class: Literal["gas", "water"] = "gas"
+    """HA device class of an m3 register whose OBIS code names no medium."""
+
+    @field_validator("topic", "availability_topic")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        fields = {name for _, name, _, _ in _FORMATTER.parse(value) if name is not None}
+        unknown = fields - _TOPIC_FIELDS
+        if unknown:
+            raise ValueError(f"unknown topic fields {sorted(unknown)}")
+        if "+" in value or "#" in value or not value:
+            raise ValueError("a topic to publish to has no wildcards")
+        return value
+
+
+class MqttSink:
+    """Publishes readings, availability and (optionally) Home Assistant discovery."""
+
+    settings_model: ClassVar[type[SinkSettings]] = MqttSettings
+
+    def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
+        if not isinstance(settings, MqttSettings):
+            settings = MqttSettings.model_validate(settings.model_dump())
+        self._settings = settings
+        self._context = context
+        self._client: aiomqtt.Client | None = None
+        self._lost: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._announced: set[str] = set()
+        self._client_id = settings.client_id or f"iec-poller-{_slug(settings.sink_id)}-" + (
+            secrets.token_hex(3)
+        )
+        self.availability_topic = settings.availability_topic.format(sink=settings.sink_id)
+        self._secrets = [settings.password.get_secret_value() if settings.password else None]
+        self._log = structlog.get_logger("poller.sinks.mqtt").bind(sink=settings.sink_id)
+
+    def __repr__(self) -> str:
+        s = self._settings
+        return f"MqttSink({s.sink_id!r}, {s.host}:{s.port}, user={s.username!r})"
+
+    @property
+    def settings(self) -> MqttSettings:
+        return self._settings
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and self._lost is not None and not self._lost.done()
+
+    async def connect(self) -> None:
+        async with self._lock:
+            await self._connect()
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self.connected:
+                assert self._client is not None
+                with contextlib.suppress(aiomqtt.MqttError):
+                    await self._client.publish(
+                        self.availability_topic, b"offline", qos=1, retain=True, timeout=2.0
+                    )
+            await self._teardown()
+
+    async def write(self, batch: ReadingBatch) -> WriteResult:
+        readings = batch.readings
+        if not readings:
+            return WriteResult()
+        async with self._lock:
+            try:
+                await self._connect()
+            except SinkUnavailableError as exc:
+                result = WriteResult.all_retry(readings, str(exc))
+            else:
+                result = await self._publish_batch(readings)
+        if result.retry:
+            self._log.info("mqtt_retry", count=len(result.retry), reason=result.retry_reason)
+        return result
+
+    async def _publish_batch(self, readings: Sequence[Reading]) -> WriteResult:
+        s = self._settings
+        configs: dict[str, bytes] = {}
+        messages: list[tuple[str, bytes]] = []
+        for reading in readings:
+            record = record_for(reading, s)
+            topic = self._topic(record)
+            if s.discovery:
+                announced = discovery_config(reading, record, topic, s, self.availability_topic)
+                if announced is not None and announced[0] not in self._announced:
+                    configs[announced[0]] = json.dumps(announced[1]).encode()
+            messages.append((topic, self._payload(reading, record)))
+        if configs:
+            # Before the states, so Home Assistant knows the sensor when its value comes.
+            errors = await self._publish_many([(t, p, True) for t, p in configs.items()])
+            failed = [e for e in errors if e is not None]
+            if failed:
+                return WriteResult.all_retry(readings, f"discovery not published: {failed[0]}")
+            self._announced.update(configs)
+        errors = await self._publish_many([(t, p, s.retain) for t, p in messages])
+        retry = tuple(r for r, e in zip(readings, errors, strict=True) if e is not None)
+        reason = next((str(e) for e in errors if e is not None), None)
+        return WriteResult(accepted=len(readings) - len(retry), retry=retry, retry_reason=reason)
+
+    async def _publish_many(self, messages: Sequence[tuple[str, bytes, bool]]) -> list[str | None]:
+        """Publish all, at most ``max_inflight`` unconfirmed; per message None or why not."""
+        client, lost = self._client, self._lost
+        assert client is not None
+        assert lost is not None
+        outcome: list[str | None] = ["not sent: connection lost"] * len(messages)
+        window = self._settings.max_inflight
+        for start in range(0, len(messages), window):
+            if lost.done():
+                break
+            tasks = [
+                asyncio.create_task(
+                    client.publish(
+                        topic, payload, qos=self._settings.qos, retain=retain,
+                        timeout=self._settings.timeout,
+                    )
+                )
+                for topic, payload, retain in messages[start : start + window]
+            ]  # fmt: skip
+            everything: asyncio.Future[Any] = asyncio.gather(*tasks, return_exceptions=True)
+            waiters: list[asyncio.Future[Any]] = [everything, lost]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            if not everything.done():
+                # The connection dropped: what is unconfirmed now will never be.
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(everything, return_exceptions=True)
+            for index, task in enumerate(tasks, start=start):
+                if task.cancelled():
+                    continue
+                error = task.exception()
+                outcome[index] = None if error is None else self._text(error)
+            if any(outcome[start : start + len(tasks)]):
+                await self._teardown()
+                break
+        return outcome
+
+    def _topic(self, record: dict[str, Any]) -> str:
+        register = record["name"] or record["address"] or record["obis"] or "_"
+        fields = {key: _segment(record.get(key)) for key in _TOPIC_FIELDS}
+        fields["register"] = fields["name_or_address"] = _segment(register)
+        fields["sink"] = _segment(self._settings.sink_id)
+        return self._settings.topic.format(**fields)
+
+    def _payload(self, reading: Reading, record: dict[str, Any]) -> bytes:
+        if self._settings.payload == "record":
+            return json.dumps(record, ensure_ascii=False).encode()
+        number = reading.decimal
+        return (format(number, "f") if number is not None else reading.value or "").encode()
+
+    def _text(self, exc: BaseException) -> str:
+        return scrub(f"{type(exc).__name__}: {exc}", self._secrets)
+
+    async def _connect(self) -> None:
+        if self.connected:
+            return
+        await self._teardown()
+        s = self._settings
+        tls = None
+        if s.tls or s.ca_file or s.cert_file:
+            tls = ssl_context(
+                ca_file=s.ca_file, cert_file=s.cert_file, key_file=s.key_file, insecure=s.insecure
+            )
+        client = aiomqtt.Client(
+            s.host,
+            s.port,
+            identifier=self._client_id,
+            username=s.username,
+            password=s.password.get_secret_value() if s.password else None,
+            will=aiomqtt.Will(self.availability_topic, b"offline", qos=1, retain=True),
+            keepalive=s.keepalive,
+            timeout=s.timeout,
+            tls_context=tls,
+            tls_insecure=s.insecure if tls is not None else None,
+            max_inflight_messages=s.max_inflight,
+        )
+        # aiomqtt warns above this many unconfirmed publishes; a window of them is normal.
+        client.pending_calls_threshold = 2 * s.max_inflight + 10
+        try:
+            await client.__aenter__()
+        except aiomqtt.MqttError as exc:
+            raise SinkUnavailableError(
+                f"cannot connect to mqtt://{s.host}:{s.port}: {self._text(exc)}"
+            ) from None
+        self._client = client
+        self._lost = asyncio.create_task(_until_lost(client))
+        try:
+            await client.publish(
+                self.availability_topic, b"online", qos=1, retain=True, timeout=s.timeout
+            )
+        except aiomqtt.MqttError as exc:
+            await self._teardown()
+            raise SinkUnavailableError(
+                f"mqtt://{s.host}:{s.port} took no availability message: {self._text(exc)}"
+            ) from None
+        self._log.info("mqtt_connected", broker=f"{s.host}:{s.port}", client_id=self._client_id)
+
+    async def _teardown(self) -> None:
+        client, lost = self._client, self._lost
+        self._client = self._lost = None
+        if lost is not None and not lost.done():
+            lost.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lost
+        if client is not None:
+            with contextlib.suppress(aiomqtt.MqttError, OSError, TimeoutError):
+                await asyncio.wait_for(client.__aexit__(None, None, None), timeout=5.0)
+
+
+async def _until_lost(client: aiomqtt.Client) -> None:
+    """Returns when the connection drops: the message iterator ends with an error then."""
+    with contextlib.suppress(aiomqtt.MqttError):
+        async for _ in client.messages:
+            pass  # nothing is subscribed; the loop only waits
+
+
+def _segment(value: object) -> str:
+    if value is None or value == "":
+        return "_"
+    return re.sub(r"[/+#\x00]", "_", str(value))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", text)
+
+
+# Home Assistant's sensor device classes and the units it accepts for them (the
+# sensor docs); the meter's spelling (any case) -> (device class, state class, unit).
+_ENERGY: Final = "total_increasing"
+_NOW: Final = "measurement"
+_HA_UNITS: Final[dict[str, tuple[str | None, str, str]]] = {
+    "wh": ("energy", _ENERGY, "Wh"),
+    "kwh": ("energy", _ENERGY, "kWh"),
+    "mwh": ("energy", _ENERGY, "MWh"),
+    "mj": ("energy", _ENERGY, "MJ"),
+    "gj": ("energy", _ENERGY, "GJ"),
+    "varh": ("reactive_energy", _ENERGY, "varh"),
+    "kvarh": ("reactive_energy", _ENERGY, "kvarh"),
+    "vah": (None, _ENERGY, "VAh"),
+    "kvah": (None, _ENERGY, "kVAh"),
+    "w": ("power", _NOW, "W"),
+    "kw": ("power", _NOW, "kW"),
+    "var": ("reactive_power", _NOW, "var"),
+    "kvar": ("reactive_power", _NOW, "kvar"),
+    "va": ("apparent_power", _NOW, "VA"),
+    "kva": ("apparent_power", _NOW, "kVA"),
+    "v": ("voltage", _NOW, "V"),
+    "kv": ("voltage", _NOW, "kV"),
+    "a": ("current", _NOW, "A"),
+    "hz": ("frequency", _NOW, "Hz"),
+    "m3": ("volume", _ENERGY, "m³"),  # "volume": replaced by gas or water below
+    "m³": ("volume", _ENERGY, "m³"),
+    "l": ("water", _ENERGY, "L"),
+    "m3/h": ("volume_flow_rate", _NOW, "m³/h"),
+    "m³/h": ("volume_flow_rate", _NOW, "m³/h"),
+    "°c": ("temperature", _NOW, "°C"),
+    "degc": ("temperature", _NOW, "°C"),
+    "c": ("temperature", _NOW, "°C"),
+    "k": ("temperature", _NOW, "K"),
+}
+# OBIS value group A: the medium (IEC 62056-61).
+_MEDIUM_GAS: Final = 7
+_MEDIUM_WATER: Final = frozenset({8, 9})
+_CURRENT_F: Final = 255
+# Manufacturers by the FLAG code that opens an identification ("/LGZ4ZMD..."), for
+# the meters the project meets most; other codes are shown as they are.
+_FLAG: Final = {
+    "ABB": "ABB",
+    "ACE": "Itron (Actaris)",
+    "AEG": "AEG",
+    "APA": "Apator",
+    "EBZ": "eBZ",
+    "ELS": "Elster",
+    "EMH": "EMH metering",
+    "ESY": "EasyMeter",
+    "HAG": "Hager",
+    "ISK": "Iskra",
+    "ITF": "Itron",
+    "KAM": "Kamstrup",
+    "KFM": "Kaifa",
+    "LGZ": "Landis+Gyr",
+    "SAG": "Sagemcom",
+    "SIE": "Siemens",
+    "ZPA": "ZPA Smart Energy",
+}
+
+
+def discovery_config(
+    reading: Reading,
+    record: dict[str, Any],
+    state_topic: str,
+    settings: MqttSettings,
+    availability_topic: str,
+) -> tuple[str, dict[str, Any]] | None:
+    """The Home Assistant config topic and payload of the reading's sensor.
+
+    None for a reading that is not a sensor's state (a load-profile interval).
+    """
+    address = reading.address or reading.obis
+    if address is None or address.startswith("P."):
+        return None
+    obis = ObisCode.parse(address) or (ObisCode.parse(reading.obis) if reading.obis else None)
+    node = _slug(f"iec_poller_{reading.meter}")
+    object_id = _slug(address)
+    device_class: str | None = None
+    state_class: str | None = None
+    unit: str | None = reading.unit
+    numeric = reading.decimal is not None
+    known = _HA_UNITS.get((reading.unit or "").strip().lower()) if numeric else None
+    if known is not None:
+        device_class, state_class, unit = known
+        if device_class == "volume":
+            medium = obis.a if obis is not None else None
+            if medium == _MEDIUM_GAS:
+                device_class = "gas"
+            elif medium in _MEDIUM_WATER:
+                device_class = "water"
+            else:
+                device_class = settings.volume_class
+        if obis is not None and obis.f is not None and obis.f != _CURRENT_F:
+            state_class = None
+    payload: dict[str, Any] = {
+        "name": record.get("name") or address,
+        "unique_id": f"{node}_{object_id}",
+        "state_topic": state_topic,
+        "availability_topic": availability_topic,
+        "payload_available": "online",
+        "payload_not_available": "offline",
+        "device": _device(reading, node),
+        "origin": {"name": "iec-poller", "sw_version": poller.__version__},
+        "qos": settings.qos,
+    }
+    if settings.payload == "record":
+        # The record keeps the value as the meter wrote it (leading zeros, decimal
+        # comma); the template makes the number Home Assistant expects.
+        payload["value_template"] = (
+            "{{ value_json.value | replace(',', '.') | float }}"
+            if numeric
+            else "{{ value_json.value }}"
+        )
+        payload["json_attributes_topic"] = state_topic
+        payload["json_attributes_template"] = (
+            "{{ {'quality': value_json.quality, 'taken_at': value_json.taken_at,"
+            " 'meter_time': value_json.meter_time, 'obis': value_json.obis} | tojson }}"
+        )
+    if device_class is not None:
+        payload["device_class"] = device_class
+    if state_class is not None:
+        payload["state_class"] = state_class
+    if unit and numeric:
+        payload["unit_of_measurement"] = unit
+    topic = f"{settings.discovery_prefix}/sensor/{node}/{object_id}/config"
+    return topic, payload
+
+
+def _device(reading: Reading, node: str) -> dict[str, Any]:
+    device: dict[str, Any] = {
+        "identifiers": [node],
+        "name": reading.meter_name or f"Meter {reading.meter}",
+        "serial_number": reading.meter,
+    }
+    ident = (reading.ident or "").lstrip("/")
+    if len(ident) >= 4:
+        flag = ident[:3]
+        device["manufacturer"] = _FLAG.get(flag.upper(), flag)
+        # After the FLAG code and the baud rate character; ``\x`` are enhanced-ident
+        # escapes (IEC 62056-21 6.3.14), not part of the model.
+        model = re.sub(r"\\.", "", ident[4:]).strip()
+        if model:
+            device["model"] = model
+    return device

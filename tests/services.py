@@ -1,0 +1,311 @@
+"""The real services the sink tests talk to, and how to get them running.
+
+The machine's own Mosquitto (127.0.0.1:1883) and PostgreSQL (127.0.0.1:5432) are
+used where they answer and started with the machine's commands where they do not.
+A service that is still unreachable makes its tests skip with a notice, or fail in
+CI (``CI=true``), so that a missing service can never pass for a green run.
+
+Fault tests never stop the machine's services: they run a private ``mosquitto``
+(or ``influxd``) on a free port with a configuration in a temporary folder, owned
+by the test, stopped and started at will.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+MOSQUITTO = ("127.0.0.1", 1883)
+POSTGRES = ("127.0.0.1", 5432)
+# The machine's commands (its env file) for a service that has stopped.
+START_MOSQUITTO = "mosquitto -d -c /etc/mosquitto/mosquitto.conf"
+START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def unavailable(message: str) -> None:
+    """Skip with ``message``, or fail in CI."""
+    if in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def reachable(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_reachable(host: str, port: int, deadline: float) -> bool:
+    while True:
+        if reachable(host, port):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def require_service(name: str, address: tuple[str, int], start: str) -> tuple[str, int]:
+    """``address`` once the service answers there, started with ``start`` if need be."""
+    if reachable(*address):
+        return address
+    subprocess.run(start, shell=True, check=False, capture_output=True, timeout=60)
+    if not wait_reachable(*address, deadline=time.monotonic() + 15):
+        unavailable(f"{name} not reachable at {address[0]}:{address[1]} (tried: {start})")
+    return address
+
+
+class PrivateMosquitto:
+    """A broker of the test's own on a free port; ``stop`` and ``start`` at will."""
+
+    def __init__(self, folder: Path) -> None:
+        binary = shutil.which("mosquitto") or (
+            "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+        )
+        if binary is None:
+            unavailable("mosquitto binary not found (Debian package mosquitto)")
+        assert binary is not None
+        self.binary = binary
+        self.port = free_port()
+        self.config = folder / "mosquitto.conf"
+        # No persistence: a restart loses sessions and retained messages, as a
+        # broker replaced by a fresh container would.
+        self.config.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "log_dest none\n"
+        )
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            [self.binary, "-c", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if not wait_reachable("127.0.0.1", self.port, deadline=time.monotonic() + 10):
+            self.stop()
+            pytest.fail("private mosquitto did not start")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGKILL)  # a crash: no goodbye to the clients
+            process.wait(timeout=10)
+
+
+@dataclass
+class Influxd:
+    """A private InfluxDB 1.x on a free port, its data in a temporary folder."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def query(self, q: str, db: str | None = None) -> Any:
+        params = {"q": q, **({"db": db} if db else {})}
+        request = urllib.request.Request(
+            f"{self.url}/query?" + urllib.parse.urlencode(params), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def write(self, lines: bytes, db: str) -> int:
+        request = urllib.request.Request(f"{self.url}/write?db={db}", data=lines, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+
+@contextlib.contextmanager
+def influxd(folder: Path) -> Iterator[Influxd]:
+    binary = shutil.which("influxd")
+    if binary is None:
+        unavailable("influxd not installed (Debian: apt-get install -y influxdb)")
+    assert binary is not None
+    port, rpc = free_port(), free_port()
+    config = folder / "influxdb.conf"
+    config.write_text(
+        f"""reporting-disabled = true
+bind-address = "127.0.0.1:{rpc}"
+[meta]
+  dir = "{folder}/meta"
+[data]
+  dir = "{folder}/data"
+  wal-dir = "{folder}/wal"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:{port}"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  enabled = false
+"""
+    )
+    process = subprocess.Popen(
+        [binary, "-config", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            ping = f"http://127.0.0.1:{port}/ping"
+            with contextlib.suppress(OSError), urllib.request.urlopen(ping, timeout=1) as r:
+                if r.status == 204:
+                    break
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail("influxd did not start")
+            time.sleep(0.1)
+        yield Influxd(port, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+Responder = Callable[[Request], tuple[int, dict[str, str], bytes]]
+
+
+@dataclass
+class RecordingServer:
+    """A real HTTP server (stdlib, in a thread) that keeps every request it gets.
+
+    ``responder`` decides each answer; by default 204. Tests swap it to fail on
+    demand (a 503 with ``Retry-After``, a 400 for one bad record ...).
+    """
+
+    port: int = 0
+    requests: list[Request] = field(default_factory=list)
+    responder: Responder = field(default=lambda _request: (204, {}, b""))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextlib.contextmanager
+def recording_server() -> Iterator[RecordingServer]:
+    state = RecordingServer()
+    lock = threading.Lock()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            request = Request(
+                self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
+            )
+            with lock:
+                state.requests.append(request)
+            status, headers, reply = state.responder(request)
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # keep test output clean
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class TcpProxy:
+    """A TCP forwarder in the test's event loop: ``stop`` is a network outage (every
+    connection cut, nothing listening), ``start`` the network back on the same port."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+        if server is not None:
+            await server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers.update((writer, up_writer))
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self._writers.difference_update((writer, up_writer))

@@ -1,0 +1,264 @@
+"""``http`` against a real HTTP server in the test that records and fails on demand."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from poller.sinks._contract import SinkContext
+from poller.sinks.http import HttpSettings, HttpSink
+from tests.services import RecordingServer, Request, free_port
+
+from .conftest import batch, many, run, typical
+
+
+def sink(server_url: str, context: SinkContext, **options: object) -> HttpSink:
+    settings = HttpSettings.model_validate({"type": "http", "url": server_url, **options})
+    return HttpSink(settings, context)
+
+
+def test_a_batch_is_one_post_of_the_json_records(
+    http_server: RecordingServer, context: SinkContext
+) -> None:
+    readings = typical()
+    names = {"1.8.0": "import", "1-0:2.8.0": "export"}
+
+    async def body() -> None:
+        s = sink(http_server.url + "/ingest", context, names=names, headers={"X-Site": "a"})
+        try:
+            result = await s.write(batch(readings))
+        finally:
+            await s.close()
+        assert result.accepted == len(readings)
+        assert not result.retry
+        assert not result.rejected
+
+    run(body())
+    (request,) = http_server.requests
+    assert request.method == "POST"
+    assert request.path == "/ingest"
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["x-site"] == "a"
+    assert "authorization" not in request.headers
+    records = request.json()
+    expected = [{**r.to_record(), "name": None} for r in readings]
+    expected[0]["name"] = "import"
+    assert records == expected
+
+
+def test_auth_headers_are_sent_and_never_shown(
+    http_server: RecordingServer, context: SinkContext
+) -> None:
+    async def body() -> None:
+        bearer = sink(http_server.url, context, bearer_token="s3cr3t-token")
+        basic = sink(http_server.url, context, username="u", password="pa55word")
+        key = sink(http_server.url, context, auth_header="X-API-Key", auth_value="k3y-value")
+        for s in (bearer, basic, key):
+            await s.write(batch(many(1)))
+            await s.close()
+            assert "s3cr3t" not in repr(s) + repr(s.settings)
+            assert "pa55word" not in repr(s) + repr(s.settings)
+            assert "k3y-value" not in repr(s) + repr(s.settings)
+
+    run(body())
+    first, second, third = http_server.requests
+    assert first.headers["authorization"] == "Bearer s3cr3t-token"
+    assert second.headers["authorization"] == "Basic " + base64.b64encode(b"u:pa55word").decode()
+    assert third.headers["x-api-key"] == "k3y-value"
+
+
+def test_settings_refuse_credentials_in_the_url_and_two_auth_kinds() -> None:
+    with pytest.raises(ValidationError):
+        HttpSettings.model_validate({"type": "http", "url": "http://u:p@h/x"})
+    with pytest.raises(ValidationError):
+        HttpSettings.model_validate(
+            {"type": "http", "url": "http://h/x", "bearer_token": "a", "username": "b"}
+        )
+    with pytest.raises(ValidationError):
+        HttpSettings.model_validate({"type": "http", "url": "http://h/x", "extra": 1})
+
+
+def test_server_errors_are_retried_and_retry_after_is_honoured(
+    http_server: RecordingServer, context: SinkContext
+) -> None:
+    readings = many(5)
+    http_server.responder = lambda _r: (503, {"Retry-After": "120"}, b"busy")
+
+    async def body() -> None:
+        s = sink(http_server.url, context)
+        try:
+            first = await s.write(batch(readings))
+            assert first.retry == tuple(readings)
+            assert first.accepted == 0
+            assert first.retry_reason is not None
+            assert "503" in first.retry_reason
+            # Inside the 120 s the server asked for: answered at once, no request.
+            second = await s.write(batch(readings))
+            assert second.retry == tuple(readings)
+            assert "wait" in (second.retry_reason or "")
+        finally:
+            await s.close()
+
+    run(body())
+    assert len(http_server.requests) == 1
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 401, 404])
+def test_statuses_that_mean_later(
+    http_server: RecordingServer, context: SinkContext, status: int
+) -> None:
+    http_server.responder = lambda _r: (status, {}, b"")
+    readings = many(3)
+
+    async def body() -> None:
+        s = sink(http_server.url, context)
+        try:
+            result = await s.write(batch(readings))
+        finally:
+            await s.close()
+        assert result.retry == tuple(readings)
+        assert not result.rejected
+
+    run(body())
+
+
+def test_one_bad_record_is_rejected_and_the_rest_delivered(
+    http_server: RecordingServer, context: SinkContext
+) -> None:
+    readings = many(13)
+    bad = readings[8]
+    stored: dict[str, dict[str, object]] = {}
+
+    def responder(request: Request) -> tuple[int, dict[str, str], bytes]:
+        records = request.json()
+        if any(r["key"] == bad.key for r in records):
+            return 400, {"Content-Type": "application/json"}, b'{"error": "value out of range"}'
+        stored.update({r["key"]: r for r in records})
+        return 200, {}, b"{}"
+
+    http_server.responder = responder
+
+    async def body() -> None:
+        s = sink(http_server.url, context)
+        try:
+            result = await s.write(batch(readings))
+        finally:
+            await s.close()
+        assert result.accepted == 12
+        assert [r.reading for r in result.rejected] == [bad]
+        assert "value out of range" in result.rejected[0].reason
+        assert not result.retry
+
+    run(body())
+    assert set(stored) == {r.key for r in readings} - {bad.key}
+    # Halving finds one bad record in 13 with a handful of requests, not 13.
+    assert len(http_server.requests) <= 1 + 2 * 4
+
+
+def test_without_isolation_a_refused_batch_is_rejected_whole(
+    http_server: RecordingServer, context: SinkContext
+) -> None:
+    http_server.responder = lambda _r: (422, {}, b"no")
+    readings = many(4)
+
+    async def body() -> None:
+        s = sink(http_server.url, context, isolate_rejections=False)
+        try:
+            result = await s.write(batch(readings))
+        finally:
+            await s.close()
+        assert [r.reading for r in result.rejected] == readings
+
+    run(body())
+    assert len(http_server.requests) == 1
+
+
+def test_large_batches_go_in_several_requests(
+    http_server: RecordingServer, context: SinkContext
+) -> None:
+    readings = many(25)
+
+    async def body() -> None:
+        s = sink(http_server.url, context, max_batch=10)
+        try:
+            assert (await s.write(batch(readings))).accepted == 25
+        finally:
+            await s.close()
+
+    run(body())
+    assert [len(r.json()) for r in http_server.requests] == [10, 10, 5]
+
+
+def test_receiver_down_then_back_nothing_lost(
+    http_server: RecordingServer, context: SinkContext
+) -> None:
+    """A receiver that is not listening, then is: every record arrives."""
+    port = free_port()
+    readings = many(20)
+
+    async def body() -> None:
+        s = sink(f"http://127.0.0.1:{port}/in", context, timeout=2.0)
+        try:
+            down = await s.write(batch(readings))
+            assert down.retry == tuple(readings)
+            assert "unreachable" in (down.retry_reason or "")
+        finally:
+            await s.close()
+        # Back (the recording server stands for the receiver restarted elsewhere).
+        s = sink(http_server.url + "/in", context)
+        try:
+            up = await s.write(batch(list(down.retry)))
+            assert up.accepted == 20
+        finally:
+            await s.close()
+
+    run(body())
+    keys = [record["key"] for req in http_server.requests for record in json.loads(req.body)]
+    assert sorted(keys) == sorted(r.key for r in readings)
+
+
+def test_mid_batch_outage_retries_only_what_was_not_confirmed(
+    http_server: RecordingServer, context: SinkContext
+) -> None:
+    calls = 0
+
+    def responder(_request: Request) -> tuple[int, dict[str, str], bytes]:
+        nonlocal calls
+        calls += 1
+        return (200, {}, b"") if calls <= 2 else (503, {}, b"")
+
+    http_server.responder = responder
+    readings = many(50)
+
+    async def body() -> None:
+        s = sink(http_server.url, context, max_batch=10)
+        try:
+            result = await s.write(batch(readings))
+        finally:
+            await s.close()
+        assert result.accepted == 20
+        assert result.retry == tuple(readings[20:])
+
+    run(body())
+    assert len(http_server.requests) == 3  # no request after the first "later"
+
+
+def test_the_network_sinks_register_and_meet_the_contract(context: SinkContext) -> None:
+    from importlib.metadata import entry_points
+
+    from poller.sinks._contract import Sink
+
+    points = {ep.name: ep for ep in entry_points(group="iec_poller.sinks")}
+    options = {
+        "http": {"url": "http://127.0.0.1:1/x"},
+        "influxdb": {"org": "o", "bucket": "b"},
+        "mqtt": {},
+        "postgresql": {},
+    }
+    for name, extra in options.items():
+        cls = points[name].load()
+        settings = cls.settings_model.model_validate({"type": name, **extra})
+        assert isinstance(cls(settings, context), Sink)

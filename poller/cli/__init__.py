@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from poller import __version__
 
-from . import _decode, _demo, _read, _simulate
+from . import _check_config, _config_schema, _decode, _demo, _read, _simulate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     _decode.add_parser(commands)
     _simulate.add_parser(commands)
     _demo.add_parser(commands)
+    _check_config.add_parser(commands)
+    _config_schema.add_parser(commands)
     return parser
 
 

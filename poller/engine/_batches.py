@@ -72,7 +72,8 @@ async def plan_job(
     if kind is ReadKind.REGISTERS:
         commands += settings.register_requests()
     ranges: list[ProfileRange] = []
-    for profile in settings.profiles:
+    wanted = kind is ReadKind.PROFILE or settings.profiles_with_registers
+    for profile in settings.profiles if wanted else ():
         planned = plan_profile_read(
             profile,
             cursor=await cursors.get(settings.address, profile),

@@ -66,6 +66,9 @@ class MeterSettings:
     """Register addresses read with R1 in programming mode (``1.8.0``, ``1-0:1.8.0*255``)."""
     profiles: tuple[str, ...] = ()
     """Profiles and logbooks read incrementally with R5 (``P.01``, ``P.98``)."""
+    profiles_with_registers: bool = True
+    """Whether a registers job also reads the profiles; False when they have their own
+    schedule (a daily collection), so that they are not read at every register poll."""
     profile_backfill: dt.timedelta = dt.timedelta(days=1)
     """How far back the first profile read of a meter without a cursor reaches."""
     profile_max_span: dt.timedelta | None = None

@@ -116,6 +116,21 @@ def test_load_profile_p01_and_logbook() -> None:
     assert all(r.meter_time is not None for r in p01)
 
 
+def test_registers_without_the_profiles_that_have_their_own_schedule() -> None:
+    lzqj = get_profile("emh-lzqj")
+    common = {"mode": MeterMode.PROGRAMMING, "password": Password("00000000")}
+    config = settings(lzqj, registers=("1.8.0",), profiles=("P.01",), **common)
+    alone = dataclasses.replace(config, profiles_with_registers=False)
+    with_profiles, r1 = read_one(lzqj, config, kind=ReadKind.REGISTERS)
+    registers_only, r2 = read_one(lzqj, alone, kind=ReadKind.REGISTERS)
+    profiles_only, r3 = read_one(lzqj, alone, kind=ReadKind.PROFILE)
+    r5 = [sum(1 for _, d in r.port.writes if d.startswith(b"\x01R5")) for r in (r1, r2, r3)]
+    assert r5 == [1, 0, 1]
+    assert [r.address for r in registers_only.readings] == ["1.8.0"]
+    assert any(r.address == "1.8.0" for r in with_profiles.readings)
+    assert all((r.address or "").startswith("P.01:") for r in profiles_only.readings)
+
+
 def test_the_20_ms_meter_is_answered_after_20_ms() -> None:
     mt174 = get_profile("iskra-mt174")
     batch, r = read_one(mt174)

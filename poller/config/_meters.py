@@ -1,0 +1,185 @@
+"""Meter configuration: one entry under a bus's ``meters``, and the bus's ``meter_defaults``.
+
+Every field of ``poller.engine.MeterSettings`` a user sets is here, under the same
+name and meaning; durations may be written as ``500ms``/``3s``/``2m`` as well as in
+seconds. A meter's own value wins over the bus's ``meter_defaults``, which win over
+the engine's defaults. ``build_meter_settings`` makes the engine's object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import replace
+from typing import Any, Final, Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+
+from poller.engine import MeterMode, MeterSettings
+from poller.protocol import LineFraming, Mode, scheme_names
+from poller.schedule import get_zone
+from poller.transport import Backoff
+
+from ._schedules import ScheduleRef
+from ._secrets import SecretFileRef, to_password
+from ._types import BaudRate, ConfigModel, Interval, Seconds, ZoneName
+
+__all__ = ["BackoffConfig", "MeterConfig", "MeterOptions", "build_meter_settings"]
+
+
+class BackoffConfig(ConfigModel):
+    """Waits of ``initial * factor**(n-1)`` seconds after n failures, capped at ``maximum``."""
+
+    initial: Seconds | None = Field(default=None, ge=0)
+    maximum: Seconds | None = Field(default=None, ge=0)
+    factor: float | None = Field(default=None, ge=1)
+    jitter: float | None = Field(default=None, ge=0, lt=1)
+    """Fraction of each wait drawn at random either way."""
+
+    def apply(self, base: Backoff) -> Backoff:
+        return replace(base, **{k: v for k, v in self.model_dump().items() if v is not None})
+
+
+def _check_scheme(name: str | None) -> str | None:
+    if name is not None and name not in scheme_names():
+        raise ValueError(
+            f"unknown password scheme {name!r}; known: {', '.join(scheme_names()) or 'none'}"
+        )
+    return name
+
+
+class MeterOptions(ConfigModel):
+    """Settings a meter takes from its bus's ``meter_defaults`` unless it sets them."""
+
+    mode: Literal["readout", "programming", "push"] | None = None
+    """readout: data readout (modes A/B/C); programming: R1 registers and R5 profiles; push:
+    listen for mode D telegrams."""
+    password: SecretStr | None = None
+    """Programming-mode password (P1, or the P2 scheme's input); prefer password_file."""
+    password_file: SecretFileRef | None = None
+    """File holding the password, read when the configuration loads."""
+    password_scheme: str | None = None
+    """Registered P2 scheme (e.g. elster-a1140); unset sends P1."""
+    registers: list[str] | None = None
+    """Programming mode: registers read with R1 (1.8.0, 1-0:1.8.0*255)."""
+    profiles: list[str] | None = None
+    """Programming mode: load profiles and logbooks read incrementally with R5 (P.01, P.98)."""
+    profile_backfill: Interval | None = None
+    """How far back the first profile read reaches (default 1d)."""
+    profile_max_span: Interval | None = None
+    """Longest range asked for in one read; a longer backlog takes several reads."""
+    max_baud: BaudRate | None = None
+    """Cap on the mode C rate."""
+    framing: Literal["7E1", "8N1"] | None = None
+    """Character format: 7E1 (the standard) or 8N1."""
+    wake_up: bool | None = None
+    """Send the NUL wake-up sequence before signing on (battery meters)."""
+    timeout: Seconds | None = Field(default=None, gt=0)
+    """Reply timeout of each message."""
+    session_timeout: Seconds | None = Field(default=None, gt=0)
+    """Deadline of the whole conversation."""
+    max_repeats: int | None = Field(default=None, ge=0)
+    """Repeats of one message inside a session."""
+    retries: int | None = Field(default=None, ge=0)
+    """Further sessions after a failed one, requeued behind the other meters."""
+    backoff: BackoffConfig | None = None
+    """Pause before a retry after failures in a row."""
+    switch_delay: Seconds | None = Field(default=None, ge=0)
+    """Extra wait before switching baud after the option select."""
+    client_reaction_time: Seconds | None = Field(default=None, ge=0)
+    """Our reaction time before answering the identification."""
+    force_mode: Literal["A", "B", "C", "D", "E"] | None = None
+    """Treat the meter as this protocol mode whatever its identification says."""
+    fallback_after: int | None = Field(default=None, ge=0)
+    """Failed sessions at one rate after which the rate cap is lowered (0: never)."""
+    fallback_baud: BaudRate | None = None
+    """The cap to fall back to; unset steps down one rate at a time."""
+    timezone: ZoneName | None = None
+    """The meter clock's zone, for profile timestamps (default UTC)."""
+    push_timeout: Seconds | None = Field(default=None, gt=0)
+    """How long a push session listens for a telegram."""
+
+    @model_validator(mode="after")
+    def _one_password(self) -> Self:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("set password or password_file, not both")
+        _check_scheme(self.password_scheme)
+        return self
+
+
+class MeterConfig(MeterOptions):
+    """One meter on a bus."""
+
+    address: str = Field(min_length=1, max_length=32)
+    """The meter's address (serial number) used in /?address!; quote it: "06417290"."""
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    """A name for logs, metrics and sinks; default the address."""
+    schedule: ScheduleRef | None = None
+    """When to read it; default the bus's schedule."""
+    profile_schedule: ScheduleRef | None = None
+    """When to collect its profiles (programming mode), e.g. {daily: "00:05"}."""
+
+
+_NULLABLE: Final = frozenset(
+    {
+        "password_scheme",
+        "profile_max_span",
+        "max_baud",
+        "client_reaction_time",
+        "force_mode",
+        "fallback_baud",
+    }
+)
+_SECRET_FIELDS: Final = ("password", "password_file")
+_FIELDS: Final = tuple(f for f in MeterOptions.model_fields if f not in _SECRET_FIELDS)
+
+
+def _pick(meter: MeterConfig, defaults: MeterOptions) -> dict[str, Any]:
+    chosen: dict[str, Any] = {}
+    for name in _FIELDS:
+        for source in (meter, defaults):
+            if name in source.model_fields_set:
+                value = getattr(source, name)
+                if value is not None or name in _NULLABLE:
+                    chosen[name] = value
+                    break
+    return chosen
+
+
+def _has_secret(options: MeterOptions) -> bool:
+    return any(f in options.model_fields_set for f in _SECRET_FIELDS)
+
+
+def build_meter_settings(meter: MeterConfig, defaults: MeterOptions) -> MeterSettings:
+    """The engine's settings; ``ValueError``/``TypeError`` from ``MeterSettings`` pass on."""
+    values = _pick(meter, defaults)
+    secrets = meter if _has_secret(meter) else defaults
+    kwargs: dict[str, Any] = {
+        "address": meter.address,
+        "name": meter.name,
+        "password": to_password(secrets.password, secrets.password_file),
+    }
+    converters: dict[str, Any] = {
+        "mode": MeterMode,
+        "framing": LineFraming,
+        "force_mode": Mode,
+        "timezone": get_zone,
+        "registers": tuple,
+        "profiles": tuple,
+    }
+    for name, value in values.items():
+        if name == "backoff":
+            kwargs[name] = value.apply(_engine_default_backoff())
+        elif value is not None and name in converters:
+            kwargs[name] = converters[name](value)
+        else:
+            kwargs[name] = value
+    return MeterSettings(**kwargs)
+
+
+def _engine_default_backoff() -> Backoff:
+    for spec in dataclasses.fields(MeterSettings):
+        if spec.name == "backoff" and callable(spec.default_factory):
+            value = spec.default_factory()
+            assert isinstance(value, Backoff)
+            return value
+    raise AssertionError("MeterSettings has no default backoff")  # pragma: no cover

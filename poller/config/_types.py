@@ -1,0 +1,98 @@
+"""The building blocks of the configuration models: the base model and value types.
+
+Validation is lax about representation, because ``${VAR}`` interpolation makes every
+interpolated value a string: ``unreachable_after: ${N}`` must read as the number.
+It is strict about shape: no model accepts a key it does not know.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from poller.schedule import get_zone, parse_duration
+
+__all__ = [
+    "NAME_PATTERN",
+    "BaudRate",
+    "ConfigModel",
+    "Interval",
+    "Name",
+    "Seconds",
+    "ZoneName",
+]
+
+NAME_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
+"""Bus, schedule and meter names: they end up in metric labels and file names."""
+
+# pydantic 2.7+: field docstrings become the JSON Schema's descriptions.
+_CONFIG: Final = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class ConfigModel(BaseModel):
+    """Every configuration mapping: unknown keys are errors, values immutable."""
+
+    model_config = _CONFIG
+
+
+_DURATION_SCHEMA: Final = {
+    "anyOf": [
+        {"type": "number", "minimum": 0},
+        {"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|s|m|h|d))+$"},
+    ]
+}
+
+
+def _seconds(value: Any) -> Any:
+    if isinstance(value, str) and not re.fullmatch(r"\s*[\d.]+\s*", value):
+        return parse_duration(value).total_seconds()
+    return value
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number of seconds")
+    return value
+
+
+def _timedelta(value: Any) -> Any:
+    if isinstance(value, str):
+        if re.fullmatch(r"\s*[\d.]+\s*", value):
+            return dt.timedelta(seconds=float(value))
+        return parse_duration(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.timedelta(seconds=value)
+    return value
+
+
+def _zone(value: str) -> str:
+    get_zone(value)
+    return value
+
+
+Seconds = Annotated[
+    float,
+    BeforeValidator(_seconds),
+    AfterValidator(_finite),
+    WithJsonSchema(_DURATION_SCHEMA),
+]
+"""A time in seconds: a number (``2.5``) or a duration (``500ms``, ``3s``, ``2m``)."""
+
+Interval = Annotated[dt.timedelta, BeforeValidator(_timedelta), WithJsonSchema(_DURATION_SCHEMA)]
+"""A span of time: a duration (``1d``, ``6h``) or a number of seconds."""
+
+ZoneName = Annotated[
+    str,
+    AfterValidator(_zone),
+    WithJsonSchema({"type": "string", "examples": ["Europe/Berlin", "UTC"]}),
+]
+"""An IANA time zone name."""
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
+
+BaudRate = Literal[300, 600, 1200, 2400, 4800, 9600, 19200]
+"""The mode C rates of clause 6.3.14."""

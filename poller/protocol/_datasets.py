@@ -112,6 +112,10 @@ class DataBlock:
 
 _SET_ADDRESS = DataSet.__dict__["address"].__set__
 _SET_VALUES = DataSet.__dict__["values"].__set__
+_SET_TEXT = Value.__dict__["text"].__set__
+_SET_UNIT = Value.__dict__["unit"].__set__
+_SET_PARTS = Value.__dict__["parts"].__set__
+_SET_STAMP = Value.__dict__["timestamp_text"].__set__
 
 
 def scan_data_block(text: str) -> DataBlock:
@@ -132,6 +136,7 @@ def scan_data_block(text: str) -> DataBlock:
     # one object per distinct bracket content serves them all.
     cache: dict[str, Value] = {}
     new, set_address, set_values = object.__new__, _SET_ADDRESS, _SET_VALUES
+    set_text, set_unit, set_parts, set_stamp = _SET_TEXT, _SET_UNIT, _SET_PARTS, _SET_STAMP
     append = datasets.append
     ended = False
     if tokens and not (tokens[-1][2] or tokens[-1][3] or tokens[-1][4]):
@@ -159,7 +164,18 @@ def scan_data_block(text: str) -> DataBlock:
             continue
         value = cache.get(content)
         if value is None:
-            value = cache[content] = Value.parse(content)
+            # Value.parse inlined for the common forms (``value``, ``value*unit``,
+            # ``value*``); '&'-joined values and units with spaces take the full path.
+            shown, _, unit = content.partition("*")
+            if "&" in content or " " in unit:
+                value = Value.parse(content)
+            else:
+                value = new(Value)
+                set_text(value, shown)
+                set_unit(value, unit or None)
+                set_parts(value, ())
+                set_stamp(value, None)
+            cache[content] = value
         if address or not join:
             if grown is not None:
                 set_values(datasets[-1], tuple(grown))

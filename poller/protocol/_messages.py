@@ -323,7 +323,7 @@ class DataMessage:
         # end the frame early, so they are the only characters a block cannot hold.
         if not self.data.isascii():
             raise InvalidMessageError("data", "7-bit ASCII only")
-        if any(ord(c) in (ETX, EOT) for c in self.data):
+        if "\x03" in self.data or "\x04" in self.data:  # ETX, EOT (str.find runs in C)
             raise InvalidMessageError("data", "ETX and EOT cannot appear in a block")
 
     @classmethod
@@ -433,7 +433,7 @@ class Command:
         if self.data is not None:
             if not self.data.isascii():
                 raise InvalidMessageError("data", "7-bit ASCII only")
-            if any(ord(c) in (ETX, EOT) for c in self.data):
+            if "\x03" in self.data or "\x04" in self.data:  # ETX, EOT (str.find runs in C)
                 raise InvalidMessageError("data", "ETX and EOT cannot appear in data")
 
     def __repr__(self) -> str:

@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The daemon on simulated meters: readings on the console within seconds (Ctrl-C stops).
 demo: $(STAMP)
-	$(BIN)/iec-poller demo
+	$(BIN)/iec-poller run --config config/demo.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check poller tests

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from poller import __version__
 
-from . import _check_config, _config_schema, _decode, _demo, _read, _simulate
+from . import _check_config, _config_schema, _decode, _demo, _read, _run, _simulate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"iec-poller {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _run.add_parser(commands)
     _read.add_parser(commands)
     _decode.add_parser(commands)
     _simulate.add_parser(commands)

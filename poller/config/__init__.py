@@ -11,7 +11,7 @@ from ._buses import BusConfig, RS485Config, check_port_url
 from ._errors import ConfigError, ConfigProblem, format_path
 from ._loader import load_config, parse_config
 from ._meters import BackoffConfig, MeterConfig, MeterOptions, build_meter_settings
-from ._model import DEFAULT_LISTEN, DEFAULT_STATE_DIR, Config, HttpConfig, LogConfig
+from ._model import DEFAULT_LISTEN, DEFAULT_STATE_DIR, Config, HttpConfig, LogConfig, SpoolConfig
 from ._schedules import ScheduleConfig, ScheduleRef
 from ._schema import config_json_schema
 from ._secrets import SecretFile, is_secret_key
@@ -35,6 +35,7 @@ __all__ = [
     "ScheduleRef",
     "SecretFile",
     "SinkModels",
+    "SpoolConfig",
     "build_meter_settings",
     "check_port_url",
     "config_json_schema",

@@ -6,7 +6,15 @@ import datetime as dt
 import ipaddress
 from typing import Annotated, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, InstanceOf, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ByteSize,
+    Field,
+    InstanceOf,
+    WithJsonSchema,
+    field_validator,
+)
 
 from poller.engine import ReadKind
 from poller.schedule import Schedule, ScheduledRead, get_zone, local_zone
@@ -14,7 +22,7 @@ from poller.schedule import Schedule, ScheduledRead, get_zone, local_zone
 from ._buses import BusConfig
 from ._meters import MeterConfig
 from ._schedules import ScheduleConfig, ScheduleRef
-from ._types import ConfigModel, Name, ZoneName
+from ._types import ConfigModel, Interval, Name, ZoneName
 
 __all__ = ["DEFAULT_LISTEN", "DEFAULT_STATE_DIR", "Config", "HttpConfig", "LogConfig"]
 
@@ -70,6 +78,31 @@ SinkEntry = Annotated[InstanceOf[BaseModel], WithJsonSchema(_ANY_SINK_SCHEMA)]
 """A sink's settings, validated by the loader against its type's model."""
 
 
+class SpoolConfig(ConfigModel):
+    """The durable spool between the buses and the sinks (``<state_dir>/spool.sqlite``)."""
+
+    max_size: ByteSize = ByteSize(256 * 1024 * 1024)
+    """Most the stored readings may take (``512MiB``, ``2GB``); past it the oldest go."""
+    max_age: Interval = dt.timedelta(days=30)
+    """Longest a batch may wait for a sink that is down; past it the oldest go."""
+    warn_ratio: float = Field(default=0.8, gt=0, le=1)
+    """Warn (log and metric) once the spool is this full."""
+
+    @field_validator("max_size")
+    @classmethod
+    def _positive_size(cls, value: ByteSize) -> ByteSize:
+        if value <= 0:
+            raise ValueError("must be more than 0 bytes")
+        return value
+
+    @field_validator("max_age")
+    @classmethod
+    def _positive_age(cls, value: dt.timedelta) -> dt.timedelta:
+        if value <= dt.timedelta(0):
+            raise ValueError("must be a positive duration")
+        return value
+
+
 class Config(ConfigModel):
     """A validated configuration; build it with ``load_config`` or ``parse_config``."""
 
@@ -79,6 +112,7 @@ class Config(ConfigModel):
     """The zone schedules are aligned in (IANA name); default the system's."""
     log: LogConfig = LogConfig()
     http: HttpConfig = HttpConfig()
+    spool: SpoolConfig = SpoolConfig()
     schedules: dict[Name, ScheduleConfig] = Field(default_factory=dict)
     """Named schedules that buses and meters refer to by name."""
     buses: list[BusConfig] = Field(min_length=1)

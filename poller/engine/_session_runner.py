@@ -164,10 +164,12 @@ class _Runner:
                 return await self._burst(data, wait)
 
     async def _burst(self, data: bytes, wait: Wait) -> list[Action]:
-        last = self.clock.now()
+        first = last = self.clock.now()
         gap = min(_BURST_GAP_CHARS * char_time(self.baud), _MAX_BURST_GAP)
         buffer = bytearray(data)
-        while len(buffer) < _MAX_BURST_BYTES:
+        # A meter streaming a long block is handed over every _ABORT_POLL seconds, so a
+        # stop is seen within that time, not after the block (seconds at 4800 Bd).
+        while len(buffer) < _MAX_BURST_BYTES and last - first < _ABORT_POLL:
             limit = min(last + gap, self.deadline)
             if self.clock.now() >= limit:
                 break

@@ -1,0 +1,350 @@
+"""The daemon: every bus, the scheduler, the spool and the sinks in one event loop.
+
+Theory of operation
+-------------------
+Start-up, in the order that loses nothing: the state directory, the spool (a corrupt
+or full file stops the start with a clear error), one dispatcher per sink (each
+registers its cursor before any batch can arrive), the profile cursors, one engine
+per bus whose ``on_batch`` is ``spool.put`` (durable before the engine moves on),
+the scheduler, the HTTP endpoint; then READY=1 to systemd and the watchdog.
+
+The loop then only waits: for SIGTERM/SIGINT (stop) or SIGHUP (reload). A failing
+meter, bus, sink or endpoint is logged and reported, never fatal: the others go on.
+
+Stop, in reverse: STOPPING=1; the scheduler stops firing; every engine finishes its
+conversation (bounded by the bus's ``stop_timeout``, then aborted, a programming
+session still closed with B0); the dispatchers get a few seconds to deliver what
+they can (the rest stays in the spool for the next start); the spool is closed
+(WAL checkpointed). Exit status 0.
+
+Reload (SIGHUP): the new file is loaded and validated off the loop; an invalid one is
+logged with every problem and the running configuration kept. Otherwise only buses
+whose configuration changed are restarted (their running conversation finished
+first), sinks likewise, the scheduler is rebuilt (next slots from the clock), and
+log level and endpoint follow. ``state_dir`` cannot change without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import signal
+from collections.abc import Awaitable, Iterable
+from pathlib import Path
+from typing import Any, Final
+
+import structlog
+
+from poller.config import BusConfig, Config, ConfigError, load_config
+from poller.engine import SqliteCursorStore
+from poller.schedule import Scheduler, ScheduleStats, WallClock
+from poller.sinks import SinkContext, SinkSettings, UnknownSinkError, build_sink
+from poller.spool import Retention, Spool, SpoolDispatcher, SpoolError
+
+from ._buses import BusRuntime, start_bus
+from ._health import health_report
+from ._http import Health, StatusServer
+from ._logging import configure_logging
+from ._metrics import Metrics
+from ._notify import Notifier
+from ._sources import register_sources
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "Daemon"]
+
+EXIT_OK: Final = 0
+EXIT_FAILED: Final = 1
+# What a stopping dispatcher may still spend delivering; the rest waits in the spool.
+_SINK_FLUSH_TIMEOUT: Final = 5.0
+_STATUS_INTERVAL: Final = 30.0
+
+_log = structlog.get_logger("poller.daemon")
+
+
+class Daemon:
+    """Runs ``config`` until stopped; ``config_path`` is re-read on reload."""
+
+    def __init__(
+        self,
+        config: Config,
+        config_path: Path | None = None,
+        *,
+        notifier: Notifier | None = None,
+        wall_clock: WallClock | None = None,
+        log_overrides: dict[str, str] | None = None,
+    ) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.notifier = notifier or Notifier()
+        self._wall_clock = wall_clock
+        self._log_overrides = log_overrides or {}
+        self.metrics = Metrics()
+        self.buses: dict[str, BusRuntime] = {}
+        self.dispatchers: dict[str, SpoolDispatcher] = {}
+        self._sink_settings: dict[str, SinkSettings] = {}
+        self.spool: Spool | None = None
+        self.scheduler: Scheduler | None = None
+        self.schedule_stats = ScheduleStats()
+        self._cursors: SqliteCursorStore | None = None
+        self._http: StatusServer | None = None
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+        self.started = dt.datetime.now(dt.UTC)
+        self.ready = asyncio.Event()
+        """Set once everything has started (tests wait for it)."""
+
+    # -- control ------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def request_reload(self) -> None:
+        self._reload.set()
+
+    def health(self) -> Health:
+        return health_report(
+            self.buses.values(), self.dispatchers.values(), self.spool, started=self.started
+        )
+
+    async def run(self) -> int:
+        """Run until SIGTERM/SIGINT (or ``request_stop``); the process's exit status."""
+        loop = asyncio.get_running_loop()
+        handled = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        for sig in handled:
+            handler = self.request_reload if sig == signal.SIGHUP else self.request_stop
+            loop.add_signal_handler(sig, handler)
+        try:
+            return await self._run()
+        finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
+
+    async def _run(self) -> int:
+        try:
+            await self._start()
+        except (SpoolError, OSError) as exc:
+            _log.error("start-up failed", error=str(exc))
+            self.notifier.send(status=f"start-up failed: {exc}", errno=1)
+            await self._shutdown()
+            return EXIT_FAILED
+        self.notifier.ready(self._summary())
+        self.notifier.start_watchdog()
+        self.ready.set()
+        _log.info("started", status=self._summary())
+        status_task = asyncio.create_task(self._report_status(), name="status")
+        try:
+            while not self._stop.is_set():
+                await _first(self._stop.wait(), self._reload.wait())
+                if self._reload.is_set() and not self._stop.is_set():
+                    self._reload.clear()
+                    await self._apply_reload()
+        finally:
+            status_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await status_task
+            _log.info("stopping")
+            self.notifier.stopping()
+            await self._shutdown()
+            await self.notifier.stop_watchdog()
+            self.notifier.close()
+        _log.info("stopped")
+        return EXIT_OK
+
+    # -- start and stop ---------------------------------------------------------------
+
+    async def _start(self) -> None:
+        config = self.config
+        state = Path(config.state_dir)
+        try:
+            state.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OSError(f"state_dir {state}: {exc.strerror or exc}") from None
+        self.spool = Spool(state, retention=_retention(config))
+        await self.spool.open()
+        register_sources(self)
+        for settings in _sinks(config):
+            self._start_sink(settings)
+        self._cursors = SqliteCursorStore(state / "cursors.sqlite")
+        for bus in config.buses:
+            self.buses[bus.name] = self._start_bus(bus)
+        self._start_scheduler()
+        await self._start_http()
+
+    def _start_bus(self, bus_config: BusConfig) -> BusRuntime:
+        assert self.spool is not None
+        assert self._cursors is not None
+        return start_bus(
+            bus_config,
+            on_batch=self.spool.put,
+            cursors=self._cursors,
+            observer=self.metrics,
+        )
+
+    def _start_sink(self, settings: SinkSettings) -> None:
+        assert self.spool is not None
+        sink_id = settings.sink_id
+        try:
+            sink = build_sink(settings, SinkContext(state_dir=Path(self.config.state_dir)))
+        except (UnknownSinkError, ValueError, OSError) as exc:
+            # Its batches wait in the spool (under its cursor) until it can be built.
+            _log.error("sink not started", sink=sink_id, error=str(exc))
+            return
+        dispatcher = SpoolDispatcher(self.spool, sink)
+        dispatcher.start()
+        self.dispatchers[sink_id] = dispatcher
+        self._sink_settings[sink_id] = settings
+
+    def _start_scheduler(self) -> None:
+        engines = {name: b.engine for name, b in self.buses.items() if b.engine is not None}
+        reads = [r for r in self.config.scheduled_reads() if r.bus in engines]
+        scheduler = Scheduler(engines, reads, clock=self._wall_clock)
+        scheduler.stats = self.schedule_stats  # counters live across reloads
+        scheduler.start()
+        self.scheduler = scheduler
+
+    async def _start_http(self) -> None:
+        http = self.config.http
+        if not http.enabled:
+            return
+        server = StatusServer(http.host, http.port, health=self.health, metrics=self.metrics)
+        try:
+            await server.start()
+        except OSError as exc:
+            # Polling matters more than the endpoint: report, and go on without it.
+            _log.error("http endpoint not started", listen=http.listen, error=str(exc))
+            return
+        self._http = server
+        host, port = server.address
+        _log.info("http endpoint", url=f"http://{host}:{port}", paths=["/healthz", "/metrics"])
+
+    async def _shutdown(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        await asyncio.gather(*(b.stop() for b in self.buses.values()))
+        await self._stop_sinks(list(self.dispatchers))
+        if self._cursors is not None:
+            self._cursors.close()
+        if self.spool is not None and self.spool.is_open:
+            await self.spool.close()
+        if self._http is not None:
+            await self._http.stop()
+            self._http = None
+
+    async def _stop_sinks(self, sink_ids: Iterable[str]) -> None:
+        stopping = [self.dispatchers.pop(s) for s in sink_ids]
+        await asyncio.gather(*(d.stop(timeout=_SINK_FLUSH_TIMEOUT) for d in stopping))
+        for d in stopping:
+            self._sink_settings.pop(d.sink_id, None)
+
+    # -- reload -------------------------------------------------------------------------
+
+    async def _apply_reload(self) -> None:
+        if self.config_path is None:
+            _log.warning("reload: no configuration file to read")
+            return
+        self.notifier.reloading()
+        try:
+            new = await asyncio.to_thread(load_config, self.config_path)
+        except ConfigError as exc:
+            _log.error(
+                "reload rejected: the configuration is invalid; the running one is kept",
+                problems=[str(p) for p in exc.problems],
+            )
+            self.notifier.status(f"reload rejected; {self._summary()}")
+            self.notifier.send(ready=1)
+            return
+        changes = await self._switch_to(new)
+        _log.info("reloaded", **changes)
+        self.notifier.send(ready=1, status=self._summary())
+
+    async def _switch_to(self, new: Config) -> dict[str, list[str]]:
+        old = self.config
+        if new.state_dir != old.state_dir:
+            _log.warning("reload: state_dir changes only at a restart", kept=old.state_dir)
+            new = new.model_copy(update={"state_dir": old.state_dir})
+        self.config = new
+        if new.log != old.log:
+            self._configure_logging()
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        wanted = {b.name: b for b in new.buses}
+        changed = [n for n, b in self.buses.items() if n not in wanted or not b.same_as(wanted[n])]
+        await asyncio.gather(*(self.buses[n].stop() for n in changed))
+        for name in changed:
+            del self.buses[name]
+            self.metrics.remove_bus(name)
+        added = [n for n in wanted if n not in self.buses]
+        for name in added:
+            self.buses[name] = self._start_bus(wanted[name])
+        new_sinks = {s.sink_id: s for s in _sinks(new)}
+        stale = [s for s in self.dispatchers if self._sink_settings.get(s) != new_sinks.get(s)]
+        await self._stop_sinks(stale)
+        for sink_id, settings in new_sinks.items():
+            if sink_id not in self.dispatchers:
+                self._start_sink(settings)
+        self._start_scheduler()
+        if new.http != old.http:
+            if self._http is not None:
+                await self._http.stop()
+                self._http = None
+            await self._start_http()
+        return {
+            "buses_restarted": sorted(set(changed) & set(added)),
+            "buses_removed": sorted(set(changed) - set(added)),
+            "buses_added": sorted(set(added) - set(changed)),
+            "sinks_restarted": sorted(stale),
+        }
+
+    def _configure_logging(self) -> None:
+        log = self.config.log
+        level = self._log_overrides.get("level", log.level)
+        fmt = self._log_overrides.get("format", log.format)
+        configure_logging(level, fmt)  # type: ignore[arg-type]
+
+    # -- status ---------------------------------------------------------------------------
+
+    def _summary(self) -> str:
+        buses = list(self.buses.values())
+        up = sum(1 for b in buses if b.engine is not None and b.engine.port.is_open)
+        meters = sum(len(b.settings) for b in buses)
+        failing = sum(
+            1
+            for b in buses
+            if b.engine is not None
+            for m in b.engine.statuses()
+            if m.state.value in ("failing", "unreachable")
+        )
+        text = f"{len(buses)} buses ({up} up), {meters} meters ({failing} failing)"
+        if self.spool is not None and self.spool.is_open:
+            stats = self.spool.stats()
+            lag = max((s.depth_readings for s in stats.sinks.values()), default=0)
+            text += f", {lag} readings waiting for a sink"
+        return text
+
+    async def _report_status(self) -> None:
+        while True:
+            await asyncio.sleep(_STATUS_INTERVAL)
+            self.notifier.status(self._summary())
+
+
+def _retention(config: Config) -> Retention:
+    spool = config.spool
+    return Retention(
+        max_bytes=int(spool.max_size),
+        max_age=spool.max_age.total_seconds(),
+        warn_ratio=spool.warn_ratio,
+    )
+
+
+def _sinks(config: Config) -> list[SinkSettings]:
+    return [s for s in config.sinks if isinstance(s, SinkSettings)]
+
+
+async def _first(*waits: Awaitable[Any]) -> None:
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -89,7 +89,7 @@ class Daemon:
         return self.folder / "state"
 
     def start(self) -> None:
-        path = str(self.folder / "notify.sock")
+        path = str(self.folder / f"notify-{self.http_port}.sock")
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(path)
         self.notify.settimeout(0.2)

@@ -279,6 +279,9 @@ class Daemon:
         new_sinks = {s.sink_id: s for s in _sinks(new)}
         stale = [s for s in self.dispatchers if self._sink_settings.get(s) != new_sinks.get(s)]
         await self._stop_sinks(stale)
+        for sink_id in stale:
+            if sink_id not in new_sinks and self.spool is not None:
+                self.spool.unregister(sink_id)
         for sink_id, settings in new_sinks.items():
             if sink_id not in self.dispatchers:
                 self._start_sink(settings)

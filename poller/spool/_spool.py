@@ -114,6 +114,7 @@ class Spool:
         self._cursors: dict[str, int] = {}
         self._sinks: dict[str, SinkCounters] = {}
         self._arrived = asyncio.Event()
+        self._advancing = asyncio.Lock()
         self._near_limit = False
         self._last_warning = -math.inf
         self._last_prune = -math.inf
@@ -121,6 +122,7 @@ class Spool:
         self._failed = 0
         self._dropped_batches = 0
         self._dropped_readings = 0
+        self._dropped_through = 0
         self._log = structlog.get_logger("poller.spool").bind(spool=str(self.path))
 
     # -- life cycle ------------------------------------------------------------------
@@ -206,8 +208,20 @@ class Spool:
         self._sinks.setdefault(sink_id, SinkCounters())
         self._cursors.setdefault(sink_id, 0)
 
+    def unregister(self, sink_id: str) -> None:
+        """``sink_id`` was removed (a reload): it no longer holds batches back.
+
+        Its stored cursor stays, so a sink added again under the same id goes on from
+        where it stopped rather than from the oldest batch.
+        """
+        self._sinks.pop(sink_id, None)
+
     def cursor(self, sink_id: str) -> int:
         return self._cursors.get(sink_id, 0)
+
+    def dropped(self, seq: int) -> bool:
+        """Whether retention deleted batch ``seq`` (a dispatcher holding it must let it go)."""
+        return seq <= self._dropped_through
 
     def pending(self, sink_id: str) -> bool:
         return bool(self._index) and self._index[-1].seq > self.cursor(sink_id)
@@ -232,12 +246,15 @@ class Spool:
 
     async def advance(self, sink_id: str, seq: int, *, delivered: int | None) -> None:
         """``sink_id`` is done with batch ``seq``: ``delivered`` readings, None if skipped."""
-        cursors = {**{s: self.cursor(s) for s in self._sinks}, sink_id: seq}
-        through = min(cursors.values()) if sink_id in self._sinks else None
-        if through is not None and (not self._index or self._index[0].seq > through):
-            through = None
-        await self._call(self._store.advance, sink_id, seq, through)
-        self._cursors[sink_id] = max(seq, self.cursor(sink_id))
+        # One at a time: two sinks finishing the same batch at once would each see the
+        # other's old cursor, and neither would delete the batch both have had.
+        async with self._advancing:
+            cursors = {**{s: self.cursor(s) for s in self._sinks}, sink_id: seq}
+            through = min(cursors.values()) if sink_id in self._sinks else None
+            if through is not None and (not self._index or self._index[0].seq > through):
+                through = None
+            await self._call(self._store.advance, sink_id, seq, through)
+            self._cursors[sink_id] = max(seq, self.cursor(sink_id))
         counters = self._counters(sink_id)
         if delivered is None:
             counters.skipped_batches += 1
@@ -311,6 +328,7 @@ class Spool:
             cutoff = now - retention.max_age if prune_rejected else None
             await self._call(self._store.delete_through, through, cutoff)
         if victims:
+            self._dropped_through = victims[-1].seq
             self._count_dropped(victims)
         self._warn_if_near(now)
 

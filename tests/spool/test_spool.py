@@ -205,3 +205,30 @@ def test_put_on_a_closed_spool_raises(tmp_path: Path) -> None:
             await spool.put(batch(0))
 
     run(main())
+
+
+def test_an_unregistered_sink_no_longer_holds_batches_but_keeps_its_cursor(
+    tmp_path: Path,
+) -> None:
+    async def main():
+        async with Spool(tmp_path) as spool:
+            spool.register("kept")
+            spool.register("removed")
+            for i in range(3):
+                await spool.put(batch(i))
+            first = (await spool.fetch("removed", limit=1))[0]
+            await spool.advance("removed", first.seq, delivered=3)
+            entries = await spool.fetch("kept")
+            await spool.advance("kept", entries[0].seq, delivered=3)
+            held = spool.stats().batches  # "removed" has had only the first
+            spool.unregister("removed")
+            await spool.advance("kept", entries[-1].seq, delivered=3)
+            after = spool.stats()
+            spool.register("removed")  # added again by a later reload
+            return held, after, spool.cursor("removed"), first.seq
+
+    held, after, cursor, first_seq = run(main())
+    assert held == 2
+    assert after.batches == 0
+    assert "removed" not in after.sinks
+    assert cursor == first_seq

@@ -16,7 +16,9 @@ accepted or rejected:
   batch again, and idempotent sinks keep each reading once).
 
 A sink that is down simply makes its dispatcher wait: the spool keeps the backlog,
-the other sinks and the bus engines go on.
+the other sinks and the bus engines go on. If the backlog outgrows the retention
+limit, a batch the dispatcher holds may be among those dropped: it is let go before
+the next try, so that what the spool counts as dropped for a sink never reaches it.
 """
 
 from __future__ import annotations
@@ -138,6 +140,11 @@ class SpoolDispatcher:
             return
         accepted = 0
         while True:
+            if self.spool.dropped(entry.seq):
+                # Retention deleted it while we were trying (the sink down): it is
+                # counted and logged as lost for this sink, so it must not arrive.
+                self._log.warning("batch dropped by retention before delivery", seq=entry.seq)
+                return
             result = await self._try(pending)
             if result is not None:
                 if result.rejected:

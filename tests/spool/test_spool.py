@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -232,3 +233,38 @@ def test_an_unregistered_sink_no_longer_holds_batches_but_keeps_its_cursor(
     assert after.batches == 0
     assert "removed" not in after.sinks
     assert cursor == first_seq
+
+
+def test_a_dropped_batch_is_known_as_dropped(tmp_path: Path) -> None:
+    """A dispatcher holding a batch that retention deleted must let it go, not deliver it."""
+    size = len(encode_batch(batch(0)).encode())
+
+    async def main():
+        async with Spool(tmp_path, retention=Retention(max_bytes=size * 3 + size // 2)) as spool:
+            spool.register("down")
+            await spool.put(batch(0))
+            held = (await spool.fetch("down", limit=1))[0]  # a dispatcher retrying it
+            before = spool.dropped(held.seq)
+            for i in range(1, 6):
+                await spool.put(batch(i))
+            oldest_kept = (await spool.fetch("down", limit=1))[0]
+            return before, spool.dropped(held.seq), spool.dropped(oldest_kept.seq)
+
+    before, after, kept = run(main())
+    assert (before, after, kept) == (False, True, False)
+
+
+def test_two_sinks_finishing_one_batch_at_once_delete_it(tmp_path: Path) -> None:
+    async def main():
+        async with Spool(tmp_path) as spool:
+            spool.register("a")
+            spool.register("b")
+            await spool.put(batch(0))
+            entry = (await spool.fetch("a"))[0]
+            await asyncio.gather(
+                spool.advance("a", entry.seq, delivered=3),
+                spool.advance("b", entry.seq, delivered=3),
+            )
+            return spool.stats().batches
+
+    assert run(main()) == 0

@@ -48,6 +48,7 @@ from ._http import Health, StatusServer
 from ._logging import configure_logging
 from ._metrics import Metrics
 from ._notify import Notifier
+from ._overflow import SpoolWriter
 from ._sources import register_sources
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "Daemon"]
@@ -83,6 +84,7 @@ class Daemon:
         self.dispatchers: dict[str, SpoolDispatcher] = {}
         self._sink_settings: dict[str, SinkSettings] = {}
         self.spool: Spool | None = None
+        self.writer: SpoolWriter | None = None
         self.scheduler: Scheduler | None = None
         self.schedule_stats = ScheduleStats()
         self._cursors: SqliteCursorStore | None = None
@@ -161,6 +163,7 @@ class Daemon:
             raise OSError(f"state_dir {state}: {exc.strerror or exc}") from None
         self.spool = Spool(state, retention=_retention(config))
         await self.spool.open()
+        self.writer = SpoolWriter(self.spool)
         register_sources(self)
         for settings in _sinks(config):
             self._start_sink(settings)
@@ -171,11 +174,11 @@ class Daemon:
         await self._start_http()
 
     def _start_bus(self, bus_config: BusConfig) -> BusRuntime:
-        assert self.spool is not None
+        assert self.writer is not None
         assert self._cursors is not None
         return start_bus(
             bus_config,
-            on_batch=self.spool.put,
+            on_batch=self.writer.put,
             cursors=self._cursors,
             observer=self.metrics,
         )
@@ -221,6 +224,8 @@ class Daemon:
         if self.scheduler is not None:
             await self.scheduler.stop()
         await asyncio.gather(*(b.stop() for b in self.buses.values()))
+        if self.writer is not None:
+            await self.writer.close()
         await self._stop_sinks(list(self.dispatchers))
         if self._cursors is not None:
             self._cursors.close()

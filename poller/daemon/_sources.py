@@ -66,6 +66,26 @@ def register_sources(daemon: Daemon) -> None:
         for bus, count in daemon.schedule_stats.cycle_overruns.items():
             yield Sample({"bus": bus}, float(count))
 
+    def backlog() -> Iterator[Sample]:
+        if daemon.writer is not None:
+            yield Sample({}, float(daemon.writer.depth))
+
+    def backlog_dropped() -> Iterator[Sample]:
+        if daemon.writer is not None:
+            yield Sample({}, float(daemon.writer.dropped_readings))
+
+    m.add_gauge(
+        "iec_poller_memory_backlog_batches",
+        "Batches waiting in memory because the spool cannot store (disk full).",
+        [],
+        backlog,
+    )
+    m.add_counter(
+        "iec_poller_memory_backlog_dropped_readings",
+        "Readings dropped from the memory backlog while the spool could not store.",
+        [],
+        backlog_dropped,
+    )
     m.add_gauge("iec_poller_bus_up", "1 while the bus runs with its port open.", ["bus"], bus_up)
     m.add_gauge(
         "iec_poller_meter_state",

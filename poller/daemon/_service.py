@@ -45,6 +45,7 @@ from poller.spool import Retention, Spool, SpoolDispatcher, SpoolError
 from ._buses import BusRuntime, start_bus
 from ._health import health_report
 from ._http import Health, StatusServer
+from ._lock import StateLock
 from ._logging import configure_logging
 from ._metrics import Metrics
 from ._notify import Notifier
@@ -89,6 +90,7 @@ class Daemon:
         self.schedule_stats = ScheduleStats()
         self._cursors: SqliteCursorStore | None = None
         self._http: StatusServer | None = None
+        self._lock: StateLock | None = None
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self.started = dt.datetime.now(dt.UTC)
@@ -161,6 +163,8 @@ class Daemon:
             state.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OSError(f"state_dir {state}: {exc.strerror or exc}") from None
+        self._lock = StateLock(state)
+        self._lock.acquire()
         self.spool = Spool(state, retention=_retention(config))
         await self.spool.open()
         self.writer = SpoolWriter(self.spool)
@@ -234,6 +238,8 @@ class Daemon:
         if self._http is not None:
             await self._http.stop()
             self._http = None
+        if self._lock is not None:
+            self._lock.release()
 
     async def _stop_sinks(self, sink_ids: Iterable[str]) -> None:
         stopping = [self.dispatchers.pop(s) for s in sink_ids]

@@ -247,3 +247,32 @@ def test_an_invalid_configuration_is_not_started(tmp_path: Path) -> None:
         done.stderr
     )
     assert "not started" in done.stderr
+
+
+ONE_BUS = """
+state_dir: @STATE@
+log: {level: info}
+http: {enabled: false}
+buses:
+  - name: a
+    port: "sim://iskra-mt174?time_scale=1"
+    schedule: {every: 1m}
+    meters: [{address: "60912204"}]
+sinks:
+  - type: jsonl
+    path: @STATE@/readings.jsonl
+"""
+
+
+def test_a_second_daemon_on_the_same_state_dir_refuses_to_start(daemon) -> None:
+    first = daemon(ONE_BUS)
+    wait_for(lambda: any(m.startswith("READY=1") for m in first.messages), 20, "READY=1")
+    second = daemon(ONE_BUS)
+    assert second.wait(timeout=20) == 1
+    failed = wait_for(lambda: second.logged("start-up failed"), 5, "the start-up error")
+    assert "another iec-poller (pid " in failed[0]["error"]
+    assert str(first.state) in failed[0]["error"]
+    assert first.proc is not None
+    assert first.proc.poll() is None  # the first one runs on, untouched
+    first.signal(signal.SIGTERM)
+    assert first.wait(timeout=20) == 0

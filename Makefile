@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest services clean bench
+.PHONY: demo test lint typecheck pytest services clean bench fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench.run
+
+# Fuzzing (issue 7): the protocol core's targets for 120 s (python -m fuzz.run --help);
+# crashing inputs go to fuzz/crashes/. atheris is optional: without it, hypothesis only.
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,fuzz]' || echo "atheris did not install: hypothesis only"
+	$(BIN)/python -m fuzz.run
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

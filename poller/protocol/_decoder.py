@@ -65,6 +65,9 @@ _OPTION_SELECT_PREFIX: Final = re.compile(rb"[0-9A-Za-z]{0,3}\r?\Z")
 _UNFRAMED_STOP: Final = re.compile(rb"[!/\x01-\x04]")
 _HEX_DIGITS: Final = frozenset(b"0123456789ABCDEFabcdef")
 _BLANK: Final = frozenset(b"\r\n\x00\x7f ")
+_BLANK_RUN: Final = re.compile(rb"[\r\n\x00\x7f ]*")
+_COMMAND_KINDS: Final = frozenset(kind.value.encode("ascii")[0] for kind in CommandKind)
+_ALNUM: Final = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
 class Role(enum.Enum):
@@ -331,6 +334,11 @@ class FrameDecoder:
 
     def _block(self, *, final: bool, command: bool) -> Frame | NeedData | None:
         buf = self._buffer
+        if command and not _could_be_command(buf):
+            # Decided by the first four bytes alone, before scanning for the end: an
+            # SOH-rich stream would otherwise cost a scan and a copy per SOH.
+            self._discard(1)
+            return None
         end = _find_end(buf, 1, self.max_frame)
         if end < 0:
             if len(buf) >= self.max_frame:
@@ -383,9 +391,14 @@ class FrameDecoder:
 
     def _blank_after_ident(self, *, final: bool) -> Frame | NeedData | None:
         buf = self._buffer
-        i = 0
-        while i < len(buf) and buf[i] in _BLANK:
-            i += 1
+        match = _BLANK_RUN.match(buf, 0, self.max_frame)
+        i = match.end() if match is not None else 0
+        if i >= self.max_frame:
+            # No block can start with a run of blanks as long as a whole frame: give it
+            # up as _unframed does, so that line noise cannot grow the buffer.
+            self._discard(1)
+            self._state = _State.HUNTING
+            return None
         if i == len(buf):
             if final:
                 self._discard(i)
@@ -474,6 +487,15 @@ def _find_end(buf: bytearray, start: int, limit: int) -> int:
     etx = buf.find(ETX, start, limit)
     eot = buf.find(EOT, start, limit if etx < 0 else etx)
     return eot if eot >= 0 else etx
+
+
+def _could_be_command(buf: bytearray) -> bool:
+    """Whether ``SOH C D (STX|ETX|EOT)`` can still begin at ``buf[0]`` (see ``_command``)."""
+    return (
+        (len(buf) < 2 or buf[1] in _COMMAND_KINDS)
+        and (len(buf) < 3 or buf[2] in _ALNUM)
+        and (len(buf) < 4 or buf[3] in (STX, ETX, EOT))
+    )
 
 
 def _has_frame_char(data: bytes | bytearray, start: int) -> bool:

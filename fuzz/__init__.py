@@ -1,0 +1,1 @@
+"""Long fuzz runs of the protocol core (``make fuzz``); the targets live in the tests."""

@@ -17,9 +17,11 @@ import contextlib
 import http.server
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -118,6 +120,117 @@ class PrivateMosquitto:
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGKILL)  # a crash: no goodbye to the clients
             process.wait(timeout=10)
+
+
+class TlsMosquitto(PrivateMosquitto):
+    """A private broker with only a TLS listener and password authentication.
+
+    ``users`` go to a password file (hashed by ``mosquitto_passwd -U``); anonymous
+    clients are refused. ``require_certificate``: clients must also show a
+    certificate signed by ``certificates.ca``.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        certificates: Certificates,
+        users: dict[str, str],
+        *,
+        require_certificate: bool = False,
+    ) -> None:
+        super().__init__(folder)
+        passwd = shutil.which("mosquitto_passwd")
+        if passwd is None:
+            unavailable("mosquitto_passwd not found (Debian package mosquitto)")
+        assert passwd is not None
+        passwords = folder / "passwords"
+        passwords.write_text("".join(f"{user}:{password}\n" for user, password in users.items()))
+        passwords.chmod(0o600)
+        subprocess.run([passwd, "-U", str(passwords)], check=True, capture_output=True)
+        # Started as root, mosquitto drops to its own user, which cannot read the
+        # test's private folder: stay whoever runs the tests (ignored when not root).
+        user = pwd.getpwuid(os.geteuid()).pw_name
+        self.config.write_text(
+            f"user {user}\nper_listener_settings false\nallow_anonymous false\n"
+            f"password_file {passwords}\npersistence false\nlog_dest none\n"
+            f"listener {self.port} 127.0.0.1\n"
+            f"cafile {certificates.ca}\ncertfile {certificates.server_cert}\n"
+            f"keyfile {certificates.server_key}\n"
+            f"require_certificate {'true' if require_certificate else 'false'}\n"
+        )
+
+
+@dataclass(frozen=True)
+class Certificates:
+    """A throwaway PKI: a CA, a server certificate for 127.0.0.1 and localhost, a
+    client certificate (CN ``meter``), and an unrelated CA that signed none of them."""
+
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+    other_ca: Path
+
+    def server_context(self, *, require_client: bool = False) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.server_cert, self.server_key)
+        if require_client:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(self.ca)
+        return context
+
+
+def make_certificates(folder: Path) -> Certificates:
+    """Certificates made now with the ``openssl`` command (EC P-256, valid a day)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        unavailable("openssl command not found (Debian package openssl)")
+    assert openssl is not None
+    folder.mkdir(parents=True, exist_ok=True)
+    new_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def run(*args: str | Path) -> None:
+        subprocess.run([openssl, *map(str, args)], check=True, capture_output=True, timeout=30)
+
+    def authority(name: str) -> tuple[Path, Path]:
+        cert, key = folder / f"{name}.pem", folder / f"{name}.key"
+        run(
+            "req", "-x509", "-new", *new_key, "-keyout", key, "-out", cert, "-days", "1",
+            "-subj", f"/CN={name}", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        )  # fmt: skip
+        return cert, key
+
+    def leaf(name: str, ca: tuple[Path, Path], serial: int, extensions: str) -> None:
+        request, ext = folder / f"{name}.csr", folder / f"{name}.ext"
+        ext.write_text(
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+            f"subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n{extensions}\n"
+        )
+        run(
+            "req", "-new", *new_key, "-keyout", folder / f"{name}.key", "-out", request,
+            "-subj", f"/CN={name}",
+        )  # fmt: skip
+        run(
+            "x509", "-req", "-in", request, "-CA", ca[0], "-CAkey", ca[1], "-set_serial",
+            str(serial), "-days", "1", "-extfile", ext, "-out", folder / f"{name}.pem",
+        )  # fmt: skip
+
+    ca = authority("test-ca")
+    other_ca, _ = authority("other-ca")
+    leaf(
+        "localhost", ca, 2, "extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1"
+    )
+    leaf("meter", ca, 3, "extendedKeyUsage=clientAuth")
+    return Certificates(
+        ca=ca[0],
+        server_cert=folder / "localhost.pem",
+        server_key=folder / "localhost.key",
+        client_cert=folder / "meter.pem",
+        client_key=folder / "meter.key",
+        other_ca=other_ca,
+    )
 
 
 @dataclass
@@ -222,15 +335,17 @@ class RecordingServer:
     port: int = 0
     requests: list[Request] = field(default_factory=list)
     responder: Responder = field(default=lambda _request: (204, {}, b""))
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
 
 @contextlib.contextmanager
-def recording_server() -> Iterator[RecordingServer]:
-    state = RecordingServer()
+def recording_server(*, tls: ssl.SSLContext | None = None) -> Iterator[RecordingServer]:
+    """``tls``: a server context, to serve HTTPS (``make_certificates`` gives one)."""
+    state = RecordingServer(scheme="http" if tls is None else "https")
     lock = threading.Lock()
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -257,6 +372,9 @@ def recording_server() -> Iterator[RecordingServer]:
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if tls is not None:
+        # The handshake happens in accept; one that fails is dropped there, unlogged.
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     state.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()

@@ -22,7 +22,9 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
+
+import httpx
 
 from poller.readings import Reading
 from poller.transport import redact_url
@@ -32,6 +34,8 @@ from ._contract import Rejection, WriteResult
 __all__ = [
     "Attempt",
     "RetryGate",
+    "TlsSettings",
+    "http_client",
     "isolate",
     "redact_url",
     "retry_after_seconds",
@@ -65,6 +69,33 @@ def ssl_context(
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+class TlsSettings(Protocol):
+    ca_file: Path | None
+    cert_file: Path | None
+    key_file: Path | None
+    insecure: bool
+
+
+def http_client(
+    settings: TlsSettings, *, headers: dict[str, str], timeout: float
+) -> httpx.AsyncClient:
+    """An HTTP client with the settings' TLS: the system CAs unless they say otherwise.
+
+    Redirects are not followed: a write that lands somewhere else is not a write.
+    """
+    verify: ssl.SSLContext | bool = True
+    if settings.ca_file or settings.cert_file or settings.insecure:
+        verify = ssl_context(
+            ca_file=settings.ca_file,
+            cert_file=settings.cert_file,
+            key_file=settings.key_file,
+            insecure=settings.insecure,
+        )
+    return httpx.AsyncClient(
+        headers=headers, timeout=timeout, verify=verify, follow_redirects=False
+    )
 
 
 def retry_after_seconds(header: str | None, *, now: dt.datetime | None = None) -> float | None:

@@ -14,10 +14,11 @@ the sink's repr, its log lines or its error texts.
 from __future__ import annotations
 
 import base64
+import ssl
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import httpx
 import structlog
@@ -29,11 +30,11 @@ from ._contract import Rejection, SinkContext, SinkSettings, SinkUnavailableErro
 from ._net import (
     Attempt,
     RetryGate,
+    http_client,
     isolate,
     redact_url,
     retry_after_seconds,
     scrub,
-    ssl_context,
 )
 from ._records import record_for
 
@@ -110,15 +111,8 @@ class HttpSink:
         if self._client is not None:
             return
         s = self._settings
-        verify: Any = True
-        if s.ca_file or s.cert_file or s.insecure:
-            verify = ssl_context(
-                ca_file=s.ca_file, cert_file=s.cert_file, key_file=s.key_file, insecure=s.insecure
-            )
         headers = {"Content-Type": "application/json", **s.headers, **_auth_headers(s)}
-        self._client = httpx.AsyncClient(
-            headers=headers, timeout=s.timeout, verify=verify, follow_redirects=False
-        )
+        self._client = http_client(s, headers=headers, timeout=s.timeout)
 
     async def close(self) -> None:
         client, self._client = self._client, None
@@ -168,8 +162,10 @@ class HttpSink:
         started = time.monotonic()
         try:
             response = await self._client.post(self._url, json=body)
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, ssl.SSLError) as exc:
             # httpx names the URL in some errors; the URL has no secret, but scrub anyway.
+            # A TLS alert after the handshake (TLS 1.3: "certificate required") comes
+            # from the response read as a bare ssl.SSLError that httpcore does not map.
             text = scrub(f"{type(exc).__name__}: {exc}", self._secrets)
             return Attempt("retry", f"{self._shown_url} unreachable ({text})")
         status = response.status_code

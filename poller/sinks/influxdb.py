@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import ssl
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Final, Literal
+from typing import ClassVar, Final, Literal
 
 import httpx
 import structlog
@@ -42,11 +43,11 @@ from ._contract import Rejection, SinkContext, SinkSettings, SinkUnavailableErro
 from ._net import (
     Attempt,
     RetryGate,
+    http_client,
     isolate,
     redact_url,
     retry_after_seconds,
     scrub,
-    ssl_context,
 )
 from ._records import register_name
 
@@ -139,17 +140,8 @@ class InfluxSink:
     async def connect(self) -> None:
         if self._client is not None:
             return
-        s = self._settings
-        verify: Any = True
-        if s.ca_file or s.cert_file or s.insecure:
-            verify = ssl_context(
-                ca_file=s.ca_file, cert_file=s.cert_file, key_file=s.key_file, insecure=s.insecure
-            )
-        self._client = httpx.AsyncClient(
-            headers={"Content-Type": "text/plain; charset=utf-8", **self._headers},
-            timeout=s.timeout,
-            verify=verify,
-        )
+        headers = {"Content-Type": "text/plain; charset=utf-8", **self._headers}
+        self._client = http_client(self._settings, headers=headers, timeout=self._settings.timeout)
 
     async def close(self) -> None:
         client, self._client = self._client, None
@@ -206,7 +198,8 @@ class InfluxSink:
             raise SinkUnavailableError("influxdb sink is closed")
         try:
             response = await self._client.post(self._endpoint, params=self._params, content=body)
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, ssl.SSLError) as exc:
+            # A TLS 1.3 alert after the handshake can surface as a bare SSLError.
             text = scrub(f"{type(exc).__name__}: {exc}", self._secrets)
             return Attempt("retry", f"{self._shown} unreachable ({text})")
         status = response.status_code

@@ -253,7 +253,7 @@ class MqttSink:
         await self._teardown()
         s = self._settings
         tls = None
-        if s.tls or s.ca_file or s.cert_file:
+        if s.tls or s.insecure or s.ca_file or s.cert_file:
             tls = ssl_context(
                 ca_file=s.ca_file, cert_file=s.cert_file, key_file=s.key_file, insecure=s.insecure
             )

@@ -360,7 +360,10 @@ def test_unreachable_broker_and_the_password_never_shown(context: SinkContext) -
 
 def test_publish_rate(mosquitto: tuple[str, int], context: SinkContext) -> None:
     root = unique()
-    readings: list[Reading] = many(5000)
+    # Below mosquitto's default max_queued_messages (1000) for one subscriber: a
+    # subscriber slowed by a loaded machine must not make the broker drop messages.
+    # The sink's rate proper is measured by make bench.
+    readings: list[Reading] = many(900)
 
     async def body() -> float:
         async with subscribed(mosquitto, f"{root}/#") as got:
@@ -373,8 +376,8 @@ def test_publish_rate(mosquitto: tuple[str, int], context: SinkContext) -> None:
             try:
                 await s.connect()
                 started = time.perf_counter()
-                for start in range(0, len(readings), 1000):
-                    assert (await s.write(batch(readings[start : start + 1000]))).accepted == 1000
+                for start in range(0, len(readings), 300):
+                    assert (await s.write(batch(readings[start : start + 300]))).accepted == 300
                 elapsed = time.perf_counter() - started
             finally:
                 await s.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -24,27 +23,6 @@ def default_structlog() -> Iterator[None]:
     structlog.reset_defaults()
     yield
     structlog.reset_defaults()
-
-
-@pytest.fixture(scope="session")
-def mosquitto() -> tuple[str, int]:
-    return services.require_service("Mosquitto", services.MOSQUITTO, services.START_MOSQUITTO)
-
-
-@pytest.fixture
-def private_broker(tmp_path: Path) -> Iterator[services.PrivateMosquitto]:
-    broker = services.PrivateMosquitto(tmp_path)
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.stop()
-
-
-@pytest.fixture(scope="session")
-def postgres_dsn() -> str:
-    host, port = services.require_service("PostgreSQL", services.POSTGRES, services.START_POSTGRES)
-    return f"postgresql://postgres@{host}:{port}/test"
 
 
 @pytest.fixture

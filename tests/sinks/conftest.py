@@ -92,27 +92,6 @@ def context(tmp_path: Path) -> SinkContext:
 
 
 @pytest.fixture(scope="session")
-def mosquitto() -> tuple[str, int]:
-    return services.require_service("Mosquitto", services.MOSQUITTO, services.START_MOSQUITTO)
-
-
-@pytest.fixture
-def private_broker(tmp_path: Path) -> Iterator[services.PrivateMosquitto]:
-    broker = services.PrivateMosquitto(tmp_path)
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.stop()
-
-
-@pytest.fixture(scope="session")
-def postgres_dsn() -> str:
-    host, port = services.require_service("PostgreSQL", services.POSTGRES, services.START_POSTGRES)
-    return f"postgresql://postgres@{host}:{port}/test"
-
-
-@pytest.fixture(scope="session")
 def pg_schema(postgres_dsn: str) -> Iterator[str]:
     """A schema of this test run's own, dropped at the end."""
     schema = f"iec_test_{uuid.uuid4().hex[:10]}"

@@ -456,6 +456,11 @@ class FrameDecoder:
             size = j
         if len(crc_text) > 4:
             crc_text, size = b"", bang + 1
+        if not crc_text and size < len(buf) and buf[size] == ETX:
+            # "! CR LF ETX": a framed readout whose STX was lost (its first bytes came
+            # before the baud switch and were heard as junk). Taken as it is, it would
+            # be a readout with registers missing; its BCC cannot be checked.
+            return self._emit_unframed(bang, None, min(size + 2, len(buf)), Check.MISSING)
         if crc_text:
             computed = crc16(self._ident_raw + bytes(buf[: bang + 1]))
             received = int(crc_text, 16)

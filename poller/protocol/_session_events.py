@@ -142,4 +142,6 @@ def checksum_error(frame: Frame) -> ProtocolError:
     if frame.check is Check.BAD and frame.computed is not None:
         kind = "CRC16" if isinstance(frame.message, UnframedData) else "BCC"
         return ChecksumError(expected=frame.computed, received=frame.received, kind=kind)
+    if isinstance(frame.message, UnframedData):
+        return FramingError("block without its start (STX lost), not checkable", frame.raw)
     return FramingError("block cut short before its end or checksum", frame.raw)

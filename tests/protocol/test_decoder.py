@@ -273,3 +273,15 @@ def test_a_cut_unframed_block_with_data_is_still_reported() -> None:
     frames = decode_frames(b"/ABC5X\r\n\r\n1.8.0(1*kWh)\r\n2.8.0(2" + b"/ABC5X\r\n")
     assert isinstance(frames[1].message, UnframedData)
     assert frames[1].check is Check.MISSING
+
+
+def test_a_readout_that_lost_its_stx_is_not_taken_as_an_unframed_one() -> None:
+    ident = b"/ISk5MT174-0001\r\n"
+    framed = DataMessage.readout("1.8.0(001234.5*kWh)\r\n2.8.0(000012.0*kWh)\r\n").to_bytes()
+    headless = b"\x7f~" + framed[framed.index(b"8.0") :]  # STX and "1." heard as junk
+    frames = decode_frames(ident + headless)
+    assert [f.check for f in frames] == [Check.ABSENT, Check.MISSING]
+    # A meter that really sends its readout without STX/ETX (an EMH eHZ) is untouched.
+    frames = decode_frames(ident + b"1-0:1.8.0*255(000001.2963*kWh)\r\n!\r\n")
+    assert [f.check for f in frames] == [Check.ABSENT, Check.ABSENT]
+    assert isinstance(frames[1].message, UnframedData)

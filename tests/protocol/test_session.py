@@ -19,6 +19,7 @@ from poller.protocol import (
     DataMessage,
     End,
     ErrorMessage,
+    FramingError,
     Identification,
     Mode,
     ProtocolError,
@@ -349,6 +350,28 @@ def test_bad_bcc_repeats_the_whole_sign_on() -> None:
     assert guard == Wait(deadline=bad_at + BREAK_GUARD_TIME, waiting_for="guard pause", idle=True)
     assert trace.sends[2].data == REQUEST
     assert trace.sends[2].not_before == approx(bad_at + BREAK_GUARD_TIME)
+
+
+def test_a_readout_that_lost_its_start_at_the_baud_switch_is_read_again() -> None:
+    # The first bytes came before our switch and were heard as junk: what follows has
+    # no STX. Taking it would store a readout with registers missing as good data.
+    headless = b"\x7f~" + READOUT[READOUT.index(b"1.8.0") + 3 :]
+    trace = run(readout_config(), [FAST_IDENT, headless, FAST_IDENT, READOUT])
+    done = trace.final
+    assert isinstance(done, Done)
+    assert trace.sent.count(REQUEST) == 2
+    assert done.result.readout is not None
+    assert [d.address for d in done.result.readout.datasets] == ["1.8.0"]
+
+
+def test_a_readout_without_start_every_time_fails_as_a_framing_problem() -> None:
+    headless = READOUT[READOUT.index(b"1.8.0") + 2 :]
+    assert headless.endswith(b"!\r\n\x03" + READOUT[-1:])
+    trace = run(readout_config(), [FAST_IDENT, headless] * 4)
+    failed = trace.final
+    assert isinstance(failed, Failed)
+    assert isinstance(failed.error, RetriesExhaustedError)
+    assert isinstance(failed.error.last, FramingError)
 
 
 def test_bad_bcc_four_times_fails_with_retries_exhausted() -> None:

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest services clean bench fuzz
+.PHONY: demo test lint typecheck pytest services clean bench soak fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,8 @@ demo: $(STAMP)
 	$(BIN)/iec-poller run --config config/demo.yaml
 
 lint: $(STAMP)
-	$(BIN)/ruff check poller tests
-	$(BIN)/ruff format --check poller tests
+	$(BIN)/ruff check poller tests bench soak fuzz
+	$(BIN)/ruff format --check poller tests bench soak fuzz
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -45,6 +45,11 @@ bench: $(STAMP)
 fuzz: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,fuzz]' || echo "atheris did not install: hypothesis only"
 	$(BIN)/python -m fuzz.run
+
+# Soak (issue 7): the daemon under faults for a fixed number of cycles (minutes); prints a
+# table and writes soak/results.json. Needs the local PostgreSQL and a mosquitto binary.
+soak: $(STAMP) services
+	$(BIN)/python -m soak.run
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

@@ -7,10 +7,10 @@
 Benchmarks report; they never assert. Real-timing figures (bus, peer) depend on the
 machine's load: each is repeated and reported as median [min..max].
 
-Items 4 (scale and cost: the daemon over 64 x 32 simulated meters) and 5 (sink
-throughput) need the daemon and the sinks; their modules will register in
-``BENCHMARKS`` the same way (a ``run(**options) -> dict`` and a ``table(dict) ->
-list[str]``) and until then appear as "not yet implemented".
+Items 4 (scale and cost: the daemon over 64 x 32 simulated meters, in a child
+process) and 5 (sink throughput into SQLite, PostgreSQL and MQTT) are
+``bench/scale.py`` and ``bench/sinks.py``; every module has a ``run(**options) ->
+dict`` and a ``table(dict) -> list[str]``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 
 import structlog
 
-from . import bus_efficiency, parser_throughput, peer_client
+from . import bus_efficiency, parser_throughput, peer_client, scale, sinks
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -40,9 +40,8 @@ BENCHMARKS = {
     "bus": (1, bus_efficiency, lambda a: {"cycles": a.cycles}),
     "peer": (2, peer_client, lambda a: {"repeats": a.peer_repeats}),
     "parser": (3, parser_throughput, lambda a: {"repeats": a.repeats}),
-    # Items 4 and 5: placeholders until the daemon and the sinks exist.
-    "scale": (4, None, lambda a: {}),
-    "sinks": (5, None, lambda a: {}),
+    "scale": (4, scale, lambda a: {"cycles": a.scale_cycles, "repeats": a.scale_repeats}),
+    "sinks": (5, sinks, lambda a: {"repeats": 3}),
 }
 PENDING = {
     "scale": "scale and cost: 64 buses x 32 meters, CPU per reading, peak RSS, readings/s "
@@ -74,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cycles", type=int, default=5, help="bus cycles (default 5)")
     parser.add_argument("--peer-repeats", type=int, default=3, help="reads per client and tr")
     parser.add_argument("--repeats", type=int, default=7, help="parser timing runs (median)")
+    parser.add_argument("--scale-cycles", type=int, default=1, help="scale: cycles (default 1)")
+    parser.add_argument(
+        "--scale-repeats", type=int, default=2, help="scale: simulated-clock runs (default 2)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     chosen = [n.strip() for n in args.only.split(",") if n.strip()] or list(BENCHMARKS)

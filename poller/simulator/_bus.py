@@ -172,7 +172,7 @@ class VirtualBus:
 
     def next_event(self) -> float | None:
         """When something happens next: a byte for the client or a meter's timer."""
-        times = [t for t in (m.next_deadline() for m in self.meters) if t is not None]
+        times = [t for m in self.meters if (t := m.next_deadline()) is not None]
         if self._deliveries:
             times.append(self._deliveries[0][0])
         for tx in self._meter_txs:
@@ -186,9 +186,11 @@ class VirtualBus:
     def advance(self, now: float) -> None:
         """Deliver, fire timers and schedule answers, in time order, up to ``now``."""
         while True:
-            due = [(m.next_deadline(), i) for i, m in enumerate(self.meters)]
-            timers = [(t, i) for t, i in due if t is not None]
-            timer = min(timers, default=None)
+            timer: tuple[float, int] | None = None
+            for i, meter in enumerate(self.meters):
+                t = meter.next_deadline()
+                if t is not None and (timer is None or t < timer[0]):
+                    timer = (t, i)
             delivery = self._deliveries[0][0] if self._deliveries else math.inf
             if timer is not None and timer[0] <= delivery and timer[0] <= now + _EPS:
                 t, index = timer

@@ -118,10 +118,16 @@ class SimulatedMeter:
         return self.epoch + timedelta(seconds=now)
 
     def next_deadline(self) -> float | None:
-        deadlines = [t for t in (self._timer, self._idle_at) if t is not None]
-        if self.state in (MeterState.OPTION_SELECT, MeterState.PROGRAMMING):
-            deadlines.append(self._inactivity_deadline())
-        return min(deadlines, default=None)
+        # Asked for every meter on every byte of a bus: no lists, no min() on the way.
+        deadline = self._timer
+        idle = self._idle_at
+        if idle is not None and (deadline is None or idle < deadline):
+            deadline = idle
+        if self.state is MeterState.OPTION_SELECT or self.state is MeterState.PROGRAMMING:
+            inactive = self._inactivity_deadline()
+            if deadline is None or inactive < deadline:
+                deadline = inactive
+        return deadline
 
     def receive(self, data: bytes, now: float, line: LineSettings) -> list[Transmit]:
         """Bytes from the client whose last character ended at ``now``."""

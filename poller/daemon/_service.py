@@ -13,9 +13,9 @@ meter, bus, sink or endpoint is logged and reported, never fatal: the others go 
 
 Stop, in reverse: STOPPING=1; the scheduler stops firing; every engine finishes its
 conversation (bounded by the bus's ``stop_timeout``, then aborted, a programming
-session still closed with B0); the dispatchers get a few seconds to deliver what
-they can (the rest stays in the spool for the next start); the spool is closed
-(WAL checkpointed). Exit status 0.
+session still closed with B0); each dispatcher finishes the write it is in (up to a
+few seconds) and stops; what no sink has had yet stays in the spool and goes out at
+the next start; the spool is closed (WAL checkpointed). Exit status 0.
 
 Reload (SIGHUP): the new file is loaded and validated off the loop; an invalid one is
 logged with every problem and the running configuration kept. Otherwise only buses
@@ -56,7 +56,7 @@ __all__ = ["EXIT_FAILED", "EXIT_OK", "Daemon"]
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
-# What a stopping dispatcher may still spend delivering; the rest waits in the spool.
+# How long a stopping dispatcher may spend on the write it is in; the rest waits in the spool.
 _SINK_FLUSH_TIMEOUT: Final = 5.0
 _STATUS_INTERVAL: Final = 30.0
 

@@ -14,22 +14,10 @@ also hold credentials for the converter's web page.
 
 from __future__ import annotations
 
-from ._options import PortOptions
-from ._port import Clock, PortUnavailableError
-from ._redact import network_target, redact_url
-from ._stream import StreamPort
+from ._tcp import NetworkPort
 
 __all__ = ["Rfc2217Port"]
 
 
-class Rfc2217Port(StreamPort):
+class Rfc2217Port(NetworkPort):
     """A serial line behind an RFC 2217 server, settings and all."""
-
-    def __init__(
-        self, url: str, *, options: PortOptions | None = None, clock: Clock | None = None
-    ) -> None:
-        try:
-            target = network_target(url)
-        except ValueError as exc:
-            raise PortUnavailableError(redact_url(url), str(exc)) from exc
-        super().__init__(target, url=url, options=options, clock=clock)

@@ -23,11 +23,11 @@ from ._port import Clock, PortUnavailableError
 from ._redact import network_target, redact_url
 from ._stream import StreamPort
 
-__all__ = ["TcpPort"]
+__all__ = ["NetworkPort", "TcpPort"]
 
 
-class TcpPort(StreamPort):
-    """A raw TCP connection to a serial converter whose line settings are fixed."""
+class NetworkPort(StreamPort):
+    """A port behind a network converter; its URL names the host and port."""
 
     def __init__(
         self, url: str, *, options: PortOptions | None = None, clock: Clock | None = None
@@ -37,6 +37,10 @@ class TcpPort(StreamPort):
         except ValueError as exc:
             raise PortUnavailableError(redact_url(url), str(exc)) from exc
         super().__init__(target, url=url, options=options, clock=clock)
+
+
+class TcpPort(NetworkPort):
+    """A raw TCP connection to a serial converter whose line settings are fixed."""
 
     async def _apply_line(
         self, transport: BaseSerialTransport, baud: int, framing: LineFraming

@@ -218,6 +218,8 @@ def test_a_bus_whose_port_vanishes_resumes_and_the_other_goes_on(simulators, dae
     steady = count("steady")
     wait_for(lambda: count("steady") > steady, 10, "the other bus to go on")
 
+    # The bus tries to reopen at its next job, and keeps trying with backoff.
+    wait_for(lambda: d.logged("port open failed"), 10, "a failed reopen")
     flaky = count("flaky")
     simulators("--profile", "lg-zmd", "--tcp", f"127.0.0.1:{port}")  # back on the same port
     wait_for(lambda: count("flaky") > flaky, 20, "the bus to resume by itself")

@@ -103,3 +103,41 @@ def test_status_server_binds_where_told() -> None:
     host, port = run(main())
     assert host == "127.0.0.1"
     assert port > 0
+
+
+def test_bad_requests_get_clear_answers() -> None:
+    import socket
+
+    async def main() -> list[bytes]:
+        server = StatusServer("127.0.0.1", 0, health=lambda: Health(True, {}), metrics=Metrics())
+        await server.start()
+        host, port = server.address
+
+        def ask(raw: bytes) -> bytes:
+            with socket.create_connection((host, port), timeout=5) as conn:
+                conn.sendall(raw)
+                conn.shutdown(socket.SHUT_WR)  # the request is all there is
+                chunks = []
+                while chunk := conn.recv(4096):
+                    chunks.append(chunk)
+                return b"".join(chunks)
+
+        try:
+            return [
+                await asyncio.to_thread(ask, raw)
+                for raw in (
+                    b"POST /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                    b"GET /healthz?verbose=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+                    b"GET /nothing HTTP/1.0\r\n\r\n",
+                    b"garbage without an end",  # then the connection ends
+                )
+            ]
+        finally:
+            await server.stop()
+
+    answers = run(main())
+    assert answers[0].startswith(b"HTTP/1.1 405 ")
+    assert answers[1].startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"Content-Type: application/json" in answers[1]
+    assert answers[2].startswith(b"HTTP/1.1 404 ")
+    assert answers[3].startswith(b"HTTP/1.1 400 ")

@@ -190,7 +190,11 @@ class _Validation:
                 hint = did_you_mean(str(kind), models)
                 self._add((*path, "type"), f"unknown sink type {kind!r}{hint}; known: {known}")
                 return entry
-            model = models[kind]
+            try:
+                model = models[kind]
+            except LookupError as exc:  # installed, but its plug-in does not load
+                self._add((*path, "type"), str(exc))
+                return entry
         try:
             return model.model_validate(entry, context=self._context)
         except ValidationError as exc:

@@ -9,7 +9,7 @@ configuration is loaded keeps this package importable without the sinks'.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -27,14 +27,37 @@ class AnySink(BaseModel):
     type: str
 
 
+class _InstalledSinks(Mapping[str, type[BaseModel]]):
+    """The installed sink types; a type's model is imported only when it is looked up."""
+
+    def __init__(self, names: list[str], load: Any) -> None:
+        self._names = names
+        self._load = load
+
+    def __getitem__(self, name: str) -> type[BaseModel]:
+        if name not in self._names:
+            raise KeyError(name)
+        model: type[BaseModel] = self._load(name)
+        return model
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 def default_sink_models() -> SinkModels | None:
     """The installed sinks' models, or None when the sinks package cannot say."""
     try:
         module = importlib.import_module("poller.sinks")
     except ImportError:
         return None
-    factory: Any = getattr(module, "sink_config_models", None)
-    if not callable(factory):
+    names: Any = getattr(module, "sink_type_names", None)
+    load: Any = getattr(module, "sink_config_model", None)
+    if not callable(names) or not callable(load):
         return None
-    models: SinkModels = factory()
-    return models
+    return _InstalledSinks(list(names()), load)

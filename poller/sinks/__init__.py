@@ -19,8 +19,10 @@ from ._registry import (
     UnknownSinkError,
     build_sink,
     sink_classes,
+    sink_config_model,
     sink_config_models,
     sink_load_errors,
+    sink_type_names,
 )
 
 __all__ = [
@@ -38,7 +40,9 @@ __all__ = [
     "register_name",
     "select_readings",
     "sink_classes",
+    "sink_config_model",
     "sink_config_models",
     "sink_load_errors",
+    "sink_type_names",
     "wants",
 ]

@@ -22,8 +22,10 @@ __all__ = [
     "UnknownSinkError",
     "build_sink",
     "sink_classes",
+    "sink_config_model",
     "sink_config_models",
     "sink_load_errors",
+    "sink_type_names",
 ]
 
 ENTRY_POINT_GROUP: Final = "iec_poller.sinks"
@@ -45,26 +47,44 @@ class UnknownSinkError(LookupError):
         return f"sink type {self.type_name!r} could not be loaded: {self.reason}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Registry:
+    points: dict[str, EntryPoint] = field(default_factory=dict)
     classes: dict[str, type[Any]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+
+    def load(self, name: str) -> type[Any] | None:
+        """The class of sink type ``name``, imported on first use (None: not available).
+
+        Only the types a configuration uses are imported: each network sink's client
+        library costs megabytes that a gateway with one SQLite sink should not pay.
+        """
+        if name in self.classes or name in self.errors:
+            return self.classes.get(name)
+        point = self.points.get(name)
+        if point is None:
+            return None
+        try:
+            self.classes[name] = _load(point)
+        except Exception as exc:  # noqa: BLE001 - a plug-in may fail in any way; the others go on
+            self.errors[name] = f"{type(exc).__name__}: {exc}"
+            _log.error("sink plug-in not loaded", type=name, target=point.value, error=str(exc))
+            return None
+        return self.classes[name]
+
+    def load_all(self) -> None:
+        for name in self.points:
+            self.load(name)
 
 
 @functools.cache
 def _registry() -> _Registry:
     registry = _Registry()
     for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
-        if point.name in registry.classes:
+        if point.name in registry.points:
             registry.errors[point.name] = f"registered twice (also by {point.value})"
             continue
-        try:
-            registry.classes[point.name] = _load(point)
-        except Exception as exc:  # noqa: BLE001 - a plug-in may fail in any way; the others go on
-            registry.errors[point.name] = f"{type(exc).__name__}: {exc}"
-            _log.error(
-                "sink plug-in not loaded", type=point.name, target=point.value, error=str(exc)
-            )
+        registry.points[point.name] = point
     return registry
 
 
@@ -83,23 +103,42 @@ def _load(point: EntryPoint) -> type[Any]:
 
 def sink_classes() -> dict[str, type[Any]]:
     """Type name -> sink class, for every sink that loaded."""
-    return dict(_registry().classes)
+    registry = _registry()
+    registry.load_all()
+    return dict(registry.classes)
+
+
+def sink_type_names() -> list[str]:
+    """Every registered type name, without importing any sink."""
+    return sorted(_registry().points)
+
+
+def sink_config_model(name: str) -> type[SinkSettings]:
+    """The settings model of type ``name``, importing only that sink."""
+    registry = _registry()
+    cls = registry.load(name)
+    if cls is None:
+        raise UnknownSinkError(name, registry.errors.get(name))
+    model: type[SinkSettings] = cls.settings_model
+    return model
 
 
 def sink_config_models() -> dict[str, type[SinkSettings]]:
-    """Type name -> settings model, for the configuration loader."""
-    return {name: cls.settings_model for name, cls in _registry().classes.items()}
+    """Type name -> settings model of every sink (imports them all: the JSON Schema)."""
+    return {name: cls.settings_model for name, cls in sink_classes().items()}
 
 
 def sink_load_errors() -> dict[str, str]:
-    """Type name -> why its plug-in was left out."""
-    return dict(_registry().errors)
+    """Type name -> why its plug-in was left out (of those tried so far)."""
+    registry = _registry()
+    registry.load_all()
+    return dict(registry.errors)
 
 
 def build_sink(settings: SinkSettings, context: SinkContext) -> Sink:
     """The sink for ``settings`` (validated against its type's model if it is not one)."""
     registry = _registry()
-    cls = registry.classes.get(settings.type)
+    cls = registry.load(settings.type)
     if cls is None:
         raise UnknownSinkError(settings.type, registry.errors.get(settings.type))
     model: type[SinkSettings] = cls.settings_model

@@ -76,3 +76,20 @@ def test_build_sink_makes_the_registered_class(tmp_path: Path) -> None:
     assert typed.settings.sink_id == "archive"
     with pytest.raises(UnknownSinkError, match="no sink of type 'nope' is installed"):
         build_sink(SinkSettings(type="nope"), context)
+
+
+def test_a_configuration_imports_only_the_sinks_it_uses() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from poller.config import parse_config\n"
+        'parse_config(\'buses: [{name: a, port: "sim://lg-zmd", meters: [{address: "1"}],'
+        " schedule: {every: 15m}}]\\nsinks: [{type: sqlite}]\\n')\n"
+        "print(sorted(m for m in ('asyncpg', 'aiomqtt', 'httpx') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"

@@ -21,9 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from poller.engine import FlightRecorder, LinkLostError, MeterMode, MeterSettings, run_session
-from poller.engine._batches import BatchPlan, build_batch
-from poller.engine._cursor import ProfileRange
+from poller.engine import (
+    BatchPlan,
+    FlightRecorder,
+    LinkLostError,
+    MeterMode,
+    MeterSettings,
+    ProfileRange,
+    build_batch,
+    run_session,
+)
 from poller.protocol import (
     AuthenticationError,
     ClientSession,

@@ -9,6 +9,7 @@ frames for the log of a failed session.
 
 from poller.transport import Backoff
 
+from ._batches import BatchPlan, build_batch
 from ._cursor import CursorStore, MemoryCursorStore, ProfileRange, plan_profile_read
 from ._cursor_file import SqliteCursorStore
 from ._engine import BusEngine, OnBatch
@@ -23,6 +24,7 @@ from ._status import MeterState, MeterStatus
 
 __all__ = [
     "Backoff",
+    "BatchPlan",
     "BusEngine",
     "CursorStore",
     "EngineObserver",
@@ -40,6 +42,7 @@ __all__ = [
     "RecordedFrame",
     "SessionDeadlineError",
     "SqliteCursorStore",
+    "build_batch",
     "plan_profile_read",
     "run_session",
 ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +31,7 @@ __all__ = [
     "SinkSettings",
     "SinkUnavailableError",
     "WriteResult",
+    "settings_as",
 ]
 
 
@@ -52,6 +53,16 @@ class SinkSettings(BaseModel):
     @property
     def sink_id(self) -> str:
         return self.name or self.type
+
+
+S = TypeVar("S", bound="SinkSettings")
+
+
+def settings_as(settings: SinkSettings, model: type[S]) -> S:
+    """``settings`` as ``model``: validated again when given as the base or a dict-like."""
+    if isinstance(settings, model):
+        return settings
+    return model.model_validate(settings.model_dump())
 
 
 @dataclass(frozen=True, slots=True)

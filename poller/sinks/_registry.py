@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import structlog
 
-from ._contract import Sink, SinkContext, SinkSettings
+from ._contract import Sink, SinkContext, SinkSettings, settings_as
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -142,8 +142,7 @@ def build_sink(settings: SinkSettings, context: SinkContext) -> Sink:
     if cls is None:
         raise UnknownSinkError(settings.type, registry.errors.get(settings.type))
     model: type[SinkSettings] = cls.settings_model
-    if not isinstance(settings, model):
-        settings = model.model_validate(settings.model_dump())
+    settings = settings_as(settings, model)
     sink = cls(settings, context)
     if not isinstance(sink, Sink):
         raise TypeError(f"{cls.__qualname__} does not implement the Sink protocol")

@@ -12,7 +12,7 @@ from typing import ClassVar, Literal, TextIO
 
 from poller.readings import Quality, Reading, ReadingBatch
 
-from ._contract import SinkContext, SinkSettings, WriteResult
+from ._contract import SinkContext, SinkSettings, WriteResult, settings_as
 from ._records import register_name
 
 __all__ = ["ConsoleSettings", "ConsoleSink", "format_reading"]
@@ -41,8 +41,7 @@ class ConsoleSink:
     settings_model: ClassVar[type[SinkSettings]] = ConsoleSettings
 
     def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
-        if not isinstance(settings, ConsoleSettings):
-            settings = ConsoleSettings.model_validate(settings.model_dump())
+        settings = settings_as(settings, ConsoleSettings)
         self._settings = settings
         self._context = context
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from ._contract import SinkContext, SinkSettings
+from ._contract import SinkContext, SinkSettings, settings_as
 from ._files import FileSettings
 from ._filesink import FileSink
 from ._records import RECORD_KEYS
@@ -42,9 +42,7 @@ class CsvSink(FileSink):
     header = _row(list(RECORD_KEYS))
 
     def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
-        if not isinstance(settings, CsvSettings):
-            settings = CsvSettings.model_validate(settings.model_dump())
-        super().__init__(settings, context)
+        super().__init__(settings_as(settings, CsvSettings), context)
 
     def __repr__(self) -> str:
         return f"CsvSink({self.settings.sink_id!r}, path={str(self.path)!r})"

@@ -26,7 +26,14 @@ from pydantic import Field, HttpUrl, SecretStr, model_validator
 
 from poller.readings import Reading, ReadingBatch
 
-from ._contract import Rejection, SinkContext, SinkSettings, SinkUnavailableError, WriteResult
+from ._contract import (
+    Rejection,
+    SinkContext,
+    SinkSettings,
+    SinkUnavailableError,
+    WriteResult,
+    settings_as,
+)
 from ._net import (
     Attempt,
     RetryGate,
@@ -89,8 +96,7 @@ class HttpSink:
     settings_model: ClassVar[type[SinkSettings]] = HttpSettings
 
     def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
-        if not isinstance(settings, HttpSettings):
-            settings = HttpSettings.model_validate(settings.model_dump())
+        settings = settings_as(settings, HttpSettings)
         self._settings = settings
         self._context = context
         self._client: httpx.AsyncClient | None = None

@@ -39,7 +39,14 @@ from pydantic import Field, HttpUrl, SecretStr, model_validator
 
 from poller.readings import Reading, ReadingBatch
 
-from ._contract import Rejection, SinkContext, SinkSettings, SinkUnavailableError, WriteResult
+from ._contract import (
+    Rejection,
+    SinkContext,
+    SinkSettings,
+    SinkUnavailableError,
+    WriteResult,
+    settings_as,
+)
 from ._net import (
     Attempt,
     RetryGate,
@@ -115,8 +122,7 @@ class InfluxSink:
     settings_model: ClassVar[type[SinkSettings]] = InfluxSettings
 
     def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
-        if not isinstance(settings, InfluxSettings):
-            settings = InfluxSettings.model_validate(settings.model_dump())
+        settings = settings_as(settings, InfluxSettings)
         self._settings = settings
         self._context = context
         self._client: httpx.AsyncClient | None = None

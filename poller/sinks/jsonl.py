@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from ._contract import SinkContext, SinkSettings
+from ._contract import SinkContext, SinkSettings, settings_as
 from ._files import FileSettings
 from ._filesink import FileSink
 
@@ -28,9 +28,7 @@ class JsonlSink(FileSink):
     settings_model: ClassVar[type[SinkSettings]] = JsonlSettings
 
     def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
-        if not isinstance(settings, JsonlSettings):
-            settings = JsonlSettings.model_validate(settings.model_dump())
-        super().__init__(settings, context)
+        super().__init__(settings_as(settings, JsonlSettings), context)
 
     def __repr__(self) -> str:
         return f"JsonlSink({self.settings.sink_id!r}, path={str(self.path)!r})"

@@ -49,7 +49,7 @@ import poller
 from poller.protocol import ObisCode
 from poller.readings import Reading, ReadingBatch
 
-from ._contract import SinkContext, SinkSettings, SinkUnavailableError, WriteResult
+from ._contract import SinkContext, SinkSettings, SinkUnavailableError, WriteResult, settings_as
 from ._net import scrub, ssl_context
 from ._records import record_for
 
@@ -114,8 +114,7 @@ class MqttSink:
     settings_model: ClassVar[type[SinkSettings]] = MqttSettings
 
     def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
-        if not isinstance(settings, MqttSettings):
-            settings = MqttSettings.model_validate(settings.model_dump())
+        settings = settings_as(settings, MqttSettings)
         self._settings = settings
         self._context = context
         self._client: aiomqtt.Client | None = None

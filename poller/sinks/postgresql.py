@@ -50,7 +50,14 @@ from pydantic import Field, SecretStr, field_validator
 
 from poller.readings import Reading, ReadingBatch
 
-from ._contract import Rejection, SinkContext, SinkSettings, SinkUnavailableError, WriteResult
+from ._contract import (
+    Rejection,
+    SinkContext,
+    SinkSettings,
+    SinkUnavailableError,
+    WriteResult,
+    settings_as,
+)
 from ._net import Attempt, isolate, redact_url, scrub
 from ._records import register_name
 
@@ -113,8 +120,7 @@ class PostgresSink:
     settings_model: ClassVar[type[SinkSettings]] = PostgresSettings
 
     def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
-        if not isinstance(settings, PostgresSettings):
-            settings = PostgresSettings.model_validate(settings.model_dump())
+        settings = settings_as(settings, PostgresSettings)
         self._settings = settings
         self._context = context
         self._conn: asyncpg.Connection | None = None

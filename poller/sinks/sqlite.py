@@ -35,7 +35,14 @@ from pydantic import field_validator
 
 from poller.readings import Reading, ReadingBatch
 
-from ._contract import Rejection, SinkContext, SinkSettings, SinkUnavailableError, WriteResult
+from ._contract import (
+    Rejection,
+    SinkContext,
+    SinkSettings,
+    SinkUnavailableError,
+    WriteResult,
+    settings_as,
+)
 from ._records import record_for
 
 __all__ = ["SqliteSettings", "SqliteSink"]
@@ -99,8 +106,7 @@ class SqliteSink:
     settings_model: ClassVar[type[SinkSettings]] = SqliteSettings
 
     def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
-        if not isinstance(settings, SqliteSettings):
-            settings = SqliteSettings.model_validate(settings.model_dump())
+        settings = settings_as(settings, SqliteSettings)
         self._settings = settings
         self.path = context.state_dir / settings.path  # an absolute path stays as it is
         self._db: sqlite3.Connection | None = None

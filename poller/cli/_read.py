@@ -43,9 +43,16 @@ from poller.protocol import (
     RetriesExhaustedError,
     scheme_names,
 )
-from poller.protocol._constants import MODE_C_RATES
+from poller.protocol._constants import MODE_C_RATES, REACTION_TIME_MAX
 from poller.readings import ReadingBatch
-from poller.transport import Port, PortError, PortOptions, port_for_url, redact_url
+from poller.transport import (
+    Port,
+    PortError,
+    PortOptions,
+    SerialPort,
+    port_for_url,
+    redact_url,
+)
 
 __all__ = ["EXIT_CODES", "add_parser", "run"]
 
@@ -163,6 +170,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="extra wait before switching baud, for meters that need one",
     )
     parser.add_argument(
+        "--client-tr",
+        type=float,
+        metavar="MS",
+        help="our reaction time before answering the identification, in ms "
+        f"(0-{REACTION_TIME_MAX * 1000:g}; default: the least the identification allows, "
+        "20 ms after a lowercase third letter, else 200 ms)",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=DEFAULT_TIMEOUT,
@@ -217,6 +232,9 @@ def run(args: argparse.Namespace) -> int:
 def _request(args: argparse.Namespace) -> _Request:
     if not args.timeout > 0:
         raise UsageError("--timeout must be positive")
+    client_tr: float | None = args.client_tr
+    if client_tr is not None and not 0 <= client_tr <= REACTION_TIME_MAX * 1000:
+        raise UsageError(f"--client-tr must be 0 to {REACTION_TIME_MAX * 1000:g} ms")
     registers: list[str] = args.register
     mode = MeterMode(args.mode) if args.mode else None
     if mode is None:
@@ -239,6 +257,7 @@ def _request(args: argparse.Namespace) -> _Request:
         framing=LineFraming.BITS_8N1 if args.eight_n_one else LineFraming.BITS_7E1,
         wake_up=args.wake_up,
         switch_delay=args.switch_delay,
+        client_reaction_time=None if client_tr is None else client_tr / 1000,
         session_timeout=args.timeout,
         timezone=tz,
         retries=0,
@@ -304,6 +323,9 @@ Outcome = tuple[ReadingBatch, Done | Failed]
 
 async def _read(request: _Request, recorder: FlightRecorder, *, timeout: float) -> Outcome:
     port = port_for_url(request.url, options=request.options)
+    if isinstance(port, SerialPort):
+        # Nothing else runs on this loop, so no worker thread is needed to open.
+        port.open_in_worker = False
     try:
         async with asyncio.timeout(timeout):
             await port.open()

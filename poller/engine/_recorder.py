@@ -10,6 +10,9 @@ one. Its bracket content and its BCC (which is computed over the password and so
 narrows it down) are masked in both the hex and the text. An echoing adapter sends
 the same bytes back; received data that repeats a masked frame, or the secret alone,
 is masked the same way. The raw bytes are never stored, so no later code can leak them.
+
+Entries keep the masked bytes and are rendered to hex and text only when read: a
+healthy bus records every exchange and almost never reads one back.
 """
 
 from __future__ import annotations
@@ -35,13 +38,32 @@ _NAMES_MORE: Final = {0x15: "<NAK>", 0x0D: "<CR>", 0x0A: "<LF>", 0x00: "<NUL>"}
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecordedFrame:
-    """One entry: ``>`` sent, ``<`` received, ``=`` line change, ``!`` a note."""
+    """One entry: ``>`` sent, ``<`` received, ``=`` line change, ``!`` a note.
+
+    ``cells`` are the bytes as recorded, None where masked; ``label`` is the text
+    shown before them (a sent message's description) or instead of them.
+    """
 
     time: float
     direction: str
-    hex: str
-    text: str
+    cells: tuple[int | None, ...] | bytes = b""
+    label: str = ""
     session: str = ""
+    sensitive: bool = False
+    """A message carrying a secret: its text is the label alone."""
+
+    @property
+    def hex(self) -> str:
+        return _render(self.cells)[0]
+
+    @property
+    def text(self) -> str:
+        if not self.cells:
+            return self.label
+        if self.sensitive:
+            return self.label
+        shown = _render(self.cells)[1]
+        return f"{self.label}: {shown}" if self.label else shown
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -60,7 +82,7 @@ def _char(byte: int) -> str:
     return chr(byte) if 0x20 <= byte < 0x7F else f"<{byte:02X}>"
 
 
-def _render(cells: list[int | None]) -> tuple[str, str]:
+def _render(cells: tuple[int | None, ...] | bytes) -> tuple[str, str]:
     """Hex and printable text of bytes where None stands for a masked byte."""
     hexes: list[str] = []
     parts: list[str] = []
@@ -120,21 +142,18 @@ class FlightRecorder:
             secret = _secret_of(send.data)
             if len(secret) >= _MIN_SECRET_LEN:
                 self._secrets.append(secret)
-            hex_text, _ = _render(cells)
-            self._add(at, ">", hex_text, send.description)
+            self._add(at, ">", tuple(cells), send.description, sensitive=True)
             return
-        hex_text, text = _render(list(send.data))
-        self._add(at, ">", hex_text, f"{send.description}: {text}")
+        self._add(at, ">", send.data, send.description)
 
     def received(self, at: float, data: bytes) -> None:
-        hex_text, text = _render(self._mask_heard(data))
-        self._add(at, "<", hex_text, text)
+        self._add(at, "<", self._mask_heard(data), "")
 
     def line(self, at: float, baud: int, framing: LineFraming) -> None:
-        self._add(at, "=", "", f"{baud} Bd {framing.value}")
+        self._add(at, "=", b"", f"{baud} Bd {framing.value}")
 
     def note(self, at: float, text: str) -> None:
-        self._add(at, "!", "", text)
+        self._add(at, "!", b"", text)
 
     def entries(self) -> list[RecordedFrame]:
         return list(self._ring)
@@ -148,18 +167,34 @@ class FlightRecorder:
     def clear(self) -> None:
         self._ring.clear()
 
-    def _add(self, at: float, direction: str, hex_text: str, text: str) -> None:
+    def _add(
+        self,
+        at: float,
+        direction: str,
+        cells: tuple[int | None, ...] | bytes,
+        label: str,
+        *,
+        sensitive: bool = False,
+    ) -> None:
         self._ring.append(
             RecordedFrame(
-                time=at, direction=direction, hex=hex_text, text=text, session=self._session
+                time=at,
+                direction=direction,
+                cells=cells,
+                label=label,
+                session=self._session,
+                sensitive=sensitive,
             )
         )
 
-    def _mask_heard(self, data: bytes) -> list[int | None]:
+    def _mask_heard(self, data: bytes) -> tuple[int | None, ...] | bytes:
+        found = [s for s in self._secrets if s in data]
+        if not found:
+            return data
         cells: list[int | None] = list(data)
-        for secret in self._secrets:
+        for secret in found:
             start = data.find(secret)
             while start >= 0:
                 cells[start : start + len(secret)] = [None] * len(secret)
                 start = data.find(secret, start + 1)
-        return cells
+        return tuple(cells)

@@ -27,6 +27,15 @@ its start, its line settings and its bytes, each character taking 10 bit times.
 
 The bus never reads a clock: ``advance(now)`` runs everything due up to ``now``.
 Running in real time is the transport's business (``_inprocess.py``).
+
+``next_event`` is when a reader should look again. With ``rx_latency`` 0 that is
+every character as its stop bit ends (a UART with a one-byte FIFO: the most
+wake-ups a port can cause). With ``rx_latency`` > 0 it models a USB adapter's
+latency timer: while a transmission is under way the client is woken at most every
+``rx_latency`` seconds, and at the end of every transmission at once (as a UART's
+receive timeout in low-latency mode does), so the last byte of a message is never
+late and no timing the protocol depends on moves. ``client_read`` always returns
+every character whose stop bit has ended; only the wake-ups are fewer.
 """
 
 from __future__ import annotations
@@ -47,6 +56,7 @@ __all__ = ["BusEvent", "VirtualBus"]
 
 _EPS = 1e-9
 _LOG_SIZE = 1000
+_PRUNE_EVERY = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +71,7 @@ class BusEvent:
     note: str = ""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Tx:
     source: int  # index of the meter; -1 for the client
     start: float
@@ -69,33 +79,42 @@ class _Tx:
     line: LineSettings
     echo: bool = False
     length: int = field(init=False)
+    read: int = field(init=False, default=0)
+    """Characters already handed to the client."""
+    ct: float = field(init=False)
+    """One character's time at this transmission's rate."""
+    end: float = field(init=False)
+    """When its last character (of those really sent) ends."""
 
     def __post_init__(self) -> None:
         self.length = len(self.data)
-
-    @property
-    def ct(self) -> float:
-        return char_time(self.line.baud)
-
-    @property
-    def end(self) -> float:
-        return self.start + wire_time(self.length, self.line.baud)
+        self.ct = char_time(self.line.baud)
+        self.end = self.start + wire_time(self.length, self.line.baud)
 
     def cut(self, at: float) -> None:
         """Stop sending at ``at``: the character on the wire then is the last one."""
         sent = 0 if at <= self.start else math.ceil((at - self.start) / self.ct - _EPS)
         self.length = min(self.length, sent)
+        self.end = self.start + wire_time(self.length, self.line.baud)
 
 
 class VirtualBus:
     """Meters on one line and the client's end of it."""
 
     def __init__(
-        self, meters: Sequence[SimulatedMeter], *, start: float = 0.0, transparent: bool = False
+        self,
+        meters: Sequence[SimulatedMeter],
+        *,
+        start: float = 0.0,
+        transparent: bool = False,
+        rx_latency: float = 0.0,
     ) -> None:
+        if rx_latency < 0:
+            raise ValueError("rx_latency must not be negative")
         self.meters = list(meters)
         self.now = start
         self.transparent = transparent
+        self.rx_latency = rx_latency
         self.log: deque[BusEvent] = deque(maxlen=_LOG_SIZE)
         self.listeners: list[Callable[[BusEvent], None]] = []
         """Called with every event as it is logged (``iec-poller simulate`` prints them)."""
@@ -106,6 +125,12 @@ class VirtualBus:
         self._deliveries: list[tuple[float, int, bytes, LineSettings]] = []
         self._seq = itertools.count()
         self._read_upto = start
+        self._pruned_at = start
+        # Each meter's next deadline, kept current after every call into it (only the
+        # bus calls a meter), so that a bus of many idle meters costs nothing per byte.
+        self._timed: dict[int, float] = {}
+        for index in range(len(self.meters)):
+            self._refresh(index)
 
     # -- the client's side ------------------------------------------------------------
 
@@ -141,45 +166,92 @@ class VirtualBus:
                     note = f"aborted after {mine.length} of {len(mine.data)} bytes"
                     self._record(BusEvent(tx.start, meter.spec.address, b"", mine.line, note))
                     meter.abort(tx.start)
+                    self._refresh(index)
             if meter.echoes:
                 self._meter_txs.append(_Tx(index, tx.start, data, line, echo=True))
         heapq.heappush(self._deliveries, (tx.end, next(self._seq), data, line))
         return tx.end
 
     def client_read(self, now: float) -> bytes:
-        """Every byte the client's UART has assembled by ``now`` and not yet returned."""
+        """Every byte handed to the client's side by ``now`` and not yet returned."""
         self.advance(now)
-        items = []
+        spans = []
         for tx in self._meter_txs:
-            ct = tx.ct
-            first = max(0, math.floor((self._read_upto - tx.start) / ct + _EPS))
-            for i in range(first, tx.length):
-                end = tx.start + (i + 1) * ct
-                if end > now + _EPS:
-                    break
-                if end > self._read_upto + _EPS:
-                    items.append((end, tx, i))
+            first, last = tx.read, self._handed_over(tx, now)
+            if first < last:
+                spans.append((tx, first, last))
+                tx.read = last
+        out = self._read_alone(*spans[0]) if len(spans) == 1 else self._read_interleaved(spans)
+        self._read_upto = max(self._read_upto, now)
+        self._prune()
+        return out
+
+    def next_event(self) -> float | None:
+        """When a reader should look again: bytes for the client or a meter's timer."""
+        best = min(self._timed.values(), default=math.inf)
+        if self._deliveries:
+            best = min(best, self._deliveries[0][0])
+        for tx in self._meter_txs:
+            if tx.read < tx.length:
+                best = min(best, self._handover(tx, tx.start + (tx.read + 1) * tx.ct))
+        return None if best == math.inf else best
+
+    def _handover(self, tx: _Tx, arrived: float) -> float:
+        """When a character whose stop bit ended at ``arrived`` reaches the client."""
+        latency = self.rx_latency
+        if latency <= 0:
+            return arrived
+        tick = math.ceil(arrived / latency - _EPS) * latency
+        return min(tx.end, max(arrived, tick))
+
+    def _handed_over(self, tx: _Tx, now: float) -> int:
+        """How many characters of ``tx`` have reached the client by ``now``."""
+        if self.rx_latency > 0 and now + _EPS < tx.end:
+            # Before the end of the transmission: what had arrived by the last tick.
+            now = math.floor(now / self.rx_latency + _EPS) * self.rx_latency
+        ct, start = tx.ct, tx.start
+        last = min(tx.length, max(0, math.floor((now - start) / ct)))
+        while last < tx.length and start + (last + 1) * ct <= now + _EPS:
+            last += 1
+        while last > 0 and start + last * ct > now + _EPS:
+            last -= 1
+        return max(last, tx.read)
+
+    def _read_alone(self, tx: _Tx, first: int, last: int) -> bytes:
+        """One transmission's characters with nothing else on the line: in bulk."""
+        lo, hi = tx.start + first * tx.ct, tx.start + last * tx.ct
+        if not tx.echo and self._overlapping(tx, lo, hi):
+            return self._read_interleaved([(tx, first, last)])
+        if self.transparent:
+            return hear(tx.data[first:last], tx.line, tx.line)
+        heard = self._client_line_at(lo + tx.ct)
+        if any(lo + tx.ct + _EPS < since <= hi + _EPS for since, _ in self._client_lines):
+            return self._read_interleaved([(tx, first, last)])
+        return _hear_each(tx.data[first:last], tx.line, heard)
+
+    def _read_interleaved(self, spans: list[tuple[_Tx, int, int]]) -> bytes:
+        """Character by character, in the order their stop bits end."""
+        items = [(tx.start + (i + 1) * tx.ct, tx, i) for tx, a, b in spans for i in range(a, b)]
         items.sort(key=lambda item: (item[0], item[1].start, item[1].source))
         out = bytearray()
         for end, tx, i in items:
             value = tx.data[i] if tx.echo else self._on_wire(tx, i)
             if value is not None:
                 heard = tx.line if self.transparent else self._client_line_at(end)
-                out += hear(bytes([value]), tx.line, heard)
-        self._read_upto = max(self._read_upto, now)
-        self._prune()
+                out += _hear_each(bytes([value]), tx.line, heard)
         return bytes(out)
 
-    def next_event(self) -> float | None:
-        """When something happens next: a byte for the client or a meter's timer."""
-        times = [t for m in self.meters if (t := m.next_deadline()) is not None]
-        if self._deliveries:
-            times.append(self._deliveries[0][0])
-        for tx in self._meter_txs:
-            if tx.end > self._read_upto + _EPS:
-                k = max(1, math.floor((self._read_upto - tx.start) / tx.ct + _EPS) + 1)
-                times.append(tx.start + k * tx.ct)
-        return min(times, default=None)
+    def _overlapping(self, tx: _Tx, lo: float, hi: float) -> bool:
+        """Whether anything else was on the line between ``lo`` and ``hi``."""
+        for other in self._client_txs:
+            if other.start < hi - _EPS and lo < other.end - _EPS:
+                return True
+        for other in self._meter_txs:
+            if other is tx or other.echo or other.length == 0:
+                continue
+            if other.start < hi - _EPS and lo < other.end - _EPS:
+                return True
+        return False
 
     # -- time ----------------------------------------------------------------------------
 
@@ -187,15 +259,15 @@ class VirtualBus:
         """Deliver, fire timers and schedule answers, in time order, up to ``now``."""
         while True:
             timer: tuple[float, int] | None = None
-            for i, meter in enumerate(self.meters):
-                t = meter.next_deadline()
-                if t is not None and (timer is None or t < timer[0]):
+            for i, t in self._timed.items():
+                if timer is None or t < timer[0] or (t == timer[0] and i < timer[1]):
                     timer = (t, i)
             delivery = self._deliveries[0][0] if self._deliveries else math.inf
             if timer is not None and timer[0] <= delivery and timer[0] <= now + _EPS:
                 t, index = timer
                 self._schedule(index, self.meters[index].poll(t))
-                after = self.meters[index].next_deadline()
+                self._refresh(index)
+                after = self._timed.get(index)
                 if after is not None and after <= t:
                     raise RuntimeError(f"meter {index} did not clear its deadline {t}")
             elif delivery <= now + _EPS:
@@ -203,9 +275,17 @@ class VirtualBus:
                 for index, meter in enumerate(self.meters):
                     heard_as = meter.line if self.transparent else line
                     self._schedule(index, meter.receive(data, t, heard_as))
+                    self._refresh(index)
             else:
                 break
         self.now = max(self.now, now)
+
+    def _refresh(self, index: int) -> None:
+        deadline = self.meters[index].next_deadline()
+        if deadline is None:
+            self._timed.pop(index, None)
+        else:
+            self._timed[index] = deadline
 
     def _schedule(self, index: int, transmits: list[Transmit]) -> None:
         meter = self.meters[index]
@@ -215,6 +295,7 @@ class VirtualBus:
                 # The meter starts while the client talks: it hears the clash and stops.
                 tx.cut(tx.start)
                 meter.abort(tx.start)
+                self._refresh(index)
             self._meter_txs.append(tx)
             note = "" if tx.length == len(tx.data) else "aborted: the client was talking"
             self._record(BusEvent(tx.start, meter.spec.address, transmit.data, tx.line, note))
@@ -265,7 +346,12 @@ class VirtualBus:
         return line
 
     def _prune(self) -> None:
-        # Keep what can still overlap a character the client has not read.
+        # Keep what can still overlap a character the client has not read. Done every
+        # half second of simulated time, not on every read: the lists stay short
+        # either way, and rebuilding them per read cost more than scanning them.
+        if self._read_upto - self._pruned_at < _PRUNE_EVERY:
+            return
+        self._pruned_at = self._read_upto
         horizon = self._read_upto - 1.0
         self._meter_txs = [t for t in self._meter_txs if t.end > horizon]
         self._client_txs = [t for t in self._client_txs if t.end > horizon]
@@ -273,3 +359,10 @@ class VirtualBus:
         older = [i for i, (since, _) in enumerate(self._client_lines) if since <= horizon]
         if older:
             del self._client_lines[: older[-1]]
+
+
+def _hear_each(data: bytes, sent: LineSettings, heard: LineSettings) -> bytes:
+    """``hear`` for characters taken one at a time (junk depends on each alone)."""
+    if sent.baud != heard.baud:
+        return bytes(junk_byte(b * 7) for b in data)
+    return hear(data, sent, heard)

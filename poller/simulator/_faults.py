@@ -16,7 +16,16 @@ __all__ = ["FaultInjector"]
 class FaultInjector:
     def __init__(self, faults: Faults, seed: str) -> None:
         self.faults = faults
-        self._rng = random.Random(seed)
+        self._seed = seed
+        self._random: random.Random | None = None
+
+    @property
+    def _rng(self) -> random.Random:
+        # Made at the first draw: a generator's state is 2.5 KB, and most meters of a
+        # large simulated bus have no faults and never draw.
+        if self._random is None:
+            self._random = random.Random(self._seed)
+        return self._random
 
     def block(self, data: bytes) -> bytes:
         """A framed block (``... ETX|EOT BCC``), its BCC spoilt with the configured odds."""

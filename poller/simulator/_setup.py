@@ -76,10 +76,16 @@ def _renumbered(spec: MeterSpec, address: str, seed: int) -> MeterSpec:
 
 
 def build_bus(
-    config: BusConfig, *, epoch: datetime | None = None, start: float = 0.0
+    config: BusConfig,
+    *,
+    epoch: datetime | None = None,
+    start: float = 0.0,
+    rx_latency: float = 0.0,
 ) -> VirtualBus:
     """A bus of fresh meters; time 0 is ``epoch``, the file's epoch, or now."""
     moment = epoch or config.epoch or datetime.now(UTC)
     return VirtualBus(
-        [SimulatedMeter(spec, epoch=moment, start=start) for spec in config.meters], start=start
+        [SimulatedMeter(spec, epoch=moment, start=start) for spec in config.meters],
+        start=start,
+        rx_latency=rx_latency,
     )

@@ -11,7 +11,10 @@ Query keys: ``count`` (profiles only), ``seed`` (overrides every meter's),
 ``time_scale`` (real time multiplied by it; default 1, i.e. real time),
 ``clock=manual`` (simulated time that jumps to whatever is waited for: a whole
 poll in microseconds, for tests), ``epoch`` (ISO 8601 moment of time 0; default
-the file's, or now).
+the file's, or now), ``rx_latency`` (simulated seconds; default 0: the client is
+woken for every character; e.g. 0.016 wakes it at most every 16 ms while a meter
+talks and at once when it stops, as a USB adapter's latency timer does; see
+``VirtualBus``).
 
 The port is a ``poller.transport.Port``: it opens like a serial adapter at 300 Bd
 7E1 and its clock is the simulation's, so the bus engine runs on simulated time.
@@ -34,7 +37,7 @@ from ._setup import build_bus, select_meters
 __all__ = ["SCHEME", "SimulatedPort", "open_simulated_port"]
 
 SCHEME: Final = "sim"
-_KEYS: Final = frozenset({"count", "seed", "time_scale", "clock", "epoch"})
+_KEYS: Final = frozenset({"count", "seed", "time_scale", "clock", "epoch", "rx_latency"})
 
 
 class SimulatedPort:
@@ -132,4 +135,7 @@ def _parse(target: str, query_text: str) -> tuple[VirtualBus, Clock]:
             config = select_meters(profile=target, count=int(query.get("count", "1")), seed=seed)
         except KeyError:
             raise ValueError(f"no built-in profile {target!r}") from None
-    return build_bus(config, epoch=epoch), clock
+    rx_latency = float(query.get("rx_latency", "0"))
+    if not 0 <= rx_latency <= 1:
+        raise ValueError("rx_latency: 0 to 1 s")
+    return build_bus(config, epoch=epoch, rx_latency=rx_latency), clock

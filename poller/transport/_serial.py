@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import fcntl
+import os
 import struct
 import termios
 from typing import Any, Final
@@ -34,6 +35,7 @@ from typing import Any, Final
 from serialx import BaseSerialTransport
 from serialx.common import PortSettingsUpdate
 from serialx.platforms.serial_linux import LinuxSerial, LinuxSerialTransport
+from serialx.platforms.serial_posix import PosixSerial
 
 from ._options import RS485Options
 from ._stream import StreamPort
@@ -81,6 +83,10 @@ class SerialPort(StreamPort):
 
     rs485_active = False
     """Whether the kernel driver took RS-485 mode at the last open."""
+    open_in_worker = True
+    """Open and configure the device in a worker thread, so that a slow driver never
+    holds up the event loop; False does it on the loop's thread, which saves the
+    worker's start for a program with one port and nothing else on its loop."""
 
     async def _after_open(self, transport: BaseSerialTransport) -> None:
         self.rs485_active = False
@@ -93,7 +99,9 @@ class SerialPort(StreamPort):
         return self.clock.now()
 
     def _connect_kwargs(self) -> dict[str, Any]:
-        return {"transport_cls": _TolerantTransport}
+        return {
+            "transport_cls": _TolerantTransport if self.open_in_worker else _DirectOpenTransport
+        }
 
     def _flush_os_input(self, transport: BaseSerialTransport) -> None:
         transport.serial.reset_read_buffer()
@@ -123,4 +131,72 @@ class _TolerantSerial(LinuxSerial):
 
 
 class _TolerantTransport(LinuxSerialTransport):
+    """serialx's Linux transport, opening the line without its settling sleep.
+
+    serialx opens, locks and configures in three thread-pool jobs with a 10 ms sleep
+    before the configuration's flush, because some USB drivers hand over what the
+    adapter held a few milliseconds after ``open`` and a flush made at once misses
+    it. The same steps are done here in one job and without the sleep, which cost
+    10 ms before every first byte: ``StreamPort`` flushes again right before our
+    first message, when all that came before it is known to be stale, and the
+    session's decoder skips junk up to a ``/`` (see ``_stream.py``).
+
+    The job runs in the thread pool: opening a USB adapter and setting its line are
+    control transfers that take milliseconds, and seconds on a sick device, while
+    the daemon's other buses share this event loop. ``_DirectOpenTransport`` opens on
+    the loop's own thread, for a program with one port and nothing else to run.
+    """
+
     _serial_cls = _TolerantSerial
+    _open_in_worker = True
+
+    async def _connect(  # type: ignore[override]
+        self, *, path: str | os.PathLike[str], **kwargs: Any
+    ) -> None:
+        target = os.fspath(path)
+        serial = self._serial_cls(
+            **kwargs, path=target, fileno=None, min_read_size=0, inter_byte_timeout=0
+        )
+        if self._open_in_worker:
+            job = self._loop.run_in_executor(None, _open_line, serial, target)
+            try:
+                # Shielded: a cancelled open must still get its fd back, to close it.
+                self._fileno = await asyncio.shield(job)
+            except asyncio.CancelledError:
+                job.add_done_callback(_close_abandoned)
+                raise
+        else:
+            self._fileno = _open_line(serial, target)
+        self._serial = serial
+        self._extra["serial"] = serial
+        if self.is_closing():
+            # Closed while opening: the close already under way releases the fd.
+            self._maybe_background_close(None)
+            return
+        self._loop.add_reader(self._fileno, self._read_ready)
+        self._call_protocol_connection_made()
+
+
+class _DirectOpenTransport(_TolerantTransport):
+    _open_in_worker = False
+
+
+def _close_abandoned(job: asyncio.Future[int]) -> None:
+    if not job.cancelled() and job.exception() is None:
+        os.close(job.result())
+
+
+def _open_line(serial: PosixSerial, path: str) -> int:
+    """Open ``path`` non-blocking, lock it if asked, apply ``serial``'s settings; the fd."""
+    fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    serial._fileno = fd
+    try:
+        if serial.exclusive:
+            serial._lock()
+        # tcsetattr, low latency, DTR/RTS, then tcflush of both directions.
+        serial._reconfigure_port(serial._all_settings())
+    except BaseException:
+        serial._fileno = None
+        os.close(fd)
+        raise
+    return fd

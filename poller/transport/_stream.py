@@ -17,6 +17,15 @@ pty or a socket "drained" means nothing about the wire at all (PROTOCOL.md 7, 13
 that the kernel keeps nothing of with EINVAL (pyserial issue 196, PROTOCOL.md 13),
 and a converter has no use for a request that changes nothing either.
 
+Input from before our first message after an open is dropped, just before that
+message goes out: the OS's and ours. serialx flushes while it opens the line, but
+some USB drivers hand over what the adapter held a few milliseconds after ``open``,
+past that flush; serialx sleeps 10 ms before flushing for this, we do not (see
+``_serial.py``). Nothing that arrived before our first message can answer it, so
+this flush costs nothing and takes what came by then. A driver's stale bytes that
+come even later meet a session waiting for an identification, whose decoder
+discards everything before a ``/`` and takes only a whole, well-formed message.
+
 A line that goes away in use (EIO from an unplugged adapter, a peer that closes or
 resets the TCP connection) is remembered: bytes already received are still read,
 then every call raises ``PortClosedError`` until the port is closed and reopened.
@@ -112,6 +121,7 @@ class StreamPort:
         self._baud = SIGN_ON_BAUD
         self._framing = LineFraming.BITS_7E1
         self._busy_until = 0.0
+        self._fresh = False
         self.echo = EchoFilter()
         self.overflows = 0
         """Bytes dropped because nobody read them (the oldest go first)."""
@@ -151,6 +161,7 @@ class StreamPort:
         self._gone = None
         self._baud, self._framing = SIGN_ON_BAUD, LineFraming.BITS_7E1
         self._busy_until = self._clock.now()
+        self._fresh = True
         receiver = _Receiver(self)
         self._receiver = receiver
         try:
@@ -187,6 +198,12 @@ class StreamPort:
 
     async def write(self, data: bytes) -> float:
         transport = self._live()
+        if self._fresh:
+            self._fresh = False
+            try:
+                self._discard_input(transport)
+            except LINE_ERRORS as exc:
+                raise self._closed(exc) from exc
         start = max(self._clock.now(), self._busy_until)
         end = start + wire_time(len(data), self._baud)
         self._busy_until = end
@@ -229,11 +246,9 @@ class StreamPort:
         # Let callbacks for bytes already read from the OS run first, then drop all.
         await asyncio.sleep(0)
         try:
-            self._flush_os_input(transport)
+            self._discard_input(transport)
         except LINE_ERRORS as exc:
             raise self._closed(exc) from exc
-        self._rx.clear()
-        self.echo.reset()
 
     # -- what subclasses change -------------------------------------------------------
 
@@ -261,6 +276,11 @@ class StreamPort:
         """Drop what the OS holds; a socket has no such buffer we could reach."""
 
     # -- internals --------------------------------------------------------------------
+
+    def _discard_input(self, transport: BaseSerialTransport) -> None:
+        self._flush_os_input(transport)
+        self._rx.clear()
+        self.echo.reset()
 
     def _reason(self, exc: BaseException) -> str:
         return describe_error(exc, self._secrets)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+import poller.cli._read as cli_read
 from poller.cli import main
 from poller.cli._read import (
     EXIT_AUTH,
@@ -30,11 +31,15 @@ from poller.cli._read import (
     EXIT_USAGE,
     PASSWORD_ENV,
 )
+from poller.protocol import wire_time
+from poller.simulator._url import SimulatedPort
+from poller.transport import PortOptions, port_for_url
 
 EPOCH = "2026-11-28T12:00:00%2B00:00"
 LZQJ = f"sim://emh-lzqj?clock=manual&epoch={EPOCH}"
 LZQJ_ADDRESS = "06417290"
 LZQJ_PASSWORD = "00000000"  # the simulated meter's factory default
+MT174 = f"sim://iskra-mt174?clock=manual&epoch={EPOCH}"
 
 
 def read(*args: str) -> tuple[int, str, str]:
@@ -195,6 +200,9 @@ def test_credentials_in_the_url_are_not_shown() -> None:
         (["--mode", "readout", "--load-profile", "2026-11-28.."], "programming"),
         (["--meter-tz", "Mars/Olympus", "--password", "x", "--register", "1.8.0"], "time zone"),
         (["--timeout", "0"], "positive"),
+        (["--client-tr", "-1"], "--client-tr must be 0 to 1500 ms"),
+        (["--client-tr", "1501"], "--client-tr must be 0 to 1500 ms"),
+        (["--client-tr", "nan"], "--client-tr must be 0 to 1500 ms"),
         (["--password", "a", "--password-file", "/dev/null", "--register", "1.8.0"], "not both"),
     ],
 )
@@ -203,6 +211,35 @@ def test_usage_errors(args: list[str], message: str) -> None:
     assert status == EXIT_USAGE
     assert message in err
     assert out == ""
+
+
+def _ack_gap(monkeypatch: pytest.MonkeyPatch, *args: str) -> float:
+    """Seconds from the end of the identification to our option select, on the bus."""
+    opened: list[SimulatedPort] = []
+
+    def capture(url: str, *, options: PortOptions) -> object:
+        port = port_for_url(url, options=options)
+        assert isinstance(port, SimulatedPort)
+        opened.append(port)
+        return port
+
+    monkeypatch.setattr(cli_read, "port_for_url", capture)
+    status, _, err = read(MT174, "--format", "json", *args)
+    assert status == EXIT_OK, err
+    log = opened[0].bus.log
+    ident = next(e for e in log if e.source != "client" and e.data.startswith(b"/"))
+    ack = next(e for e in log if e.source == "client" and e.time > ident.time)
+    assert ack.data.startswith(b"\x06")
+    return ack.time - (ident.time + wire_time(len(ident.data), ident.line.baud))
+
+
+def test_client_tr_sets_our_answer_to_the_identification(monkeypatch: pytest.MonkeyPatch) -> None:
+    # /ISk5: the lowercase third letter allows 20 ms, the default.
+    assert _ack_gap(monkeypatch) == pytest.approx(0.020, abs=0.001)
+    assert _ack_gap(monkeypatch, "--client-tr", "350") == pytest.approx(0.350, abs=0.001)
+    # 0 answers as soon as the session has the identification, which the session
+    # runner hands over once the line has been quiet for a moment (its burst gap).
+    assert _ack_gap(monkeypatch, "--client-tr", "0") < 0.020
 
 
 def test_8n1_meter(tmp_path: Path) -> None:

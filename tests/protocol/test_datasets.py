@@ -448,6 +448,9 @@ def test_bracket_soup_parses_without_raising(text: str) -> None:
     ids=["letters", "words", "open", "close", "long-address", "open-pairs", "groups", "nul"],
 )
 def test_pathological_input_stays_linear(text: str) -> None:
+    # 200,000 characters take about 0.3 s when the scan is linear and minutes when it
+    # is quadratic, so a bound far above the first keeps a busy machine from failing
+    # the test and still catches the second.
     began = time.perf_counter()
     scan_data_block(text)
-    assert time.perf_counter() - began < 2.0
+    assert time.perf_counter() - began < 20.0

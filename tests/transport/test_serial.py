@@ -112,6 +112,34 @@ def test_reset_input_drops_stale_bytes_from_the_os_and_our_buffer() -> None:
     asyncio.run(run())
 
 
+@pytest.mark.parametrize("in_worker", [True, False])
+def test_input_from_before_the_first_message_after_an_open_is_dropped(in_worker: bool) -> None:
+    async def run() -> None:
+        async with bare_pty() as pty:
+            port = SerialPort(pty.path)
+            port.open_in_worker = in_worker
+            await port.open()
+            try:
+                pty.send(b"/XYZ5 left over\r\n")
+                await asyncio.sleep(0.05)
+                await port.write(b"/?!\r\n")
+                assert await port.read(port.clock.now() + 0.05) == b""
+                pty.send(b"/ABC5\r\n")
+                assert await port.read(port.clock.now() + 1.0) == b"/ABC5\r\n"
+                # Only the first message after an open: later input is the meter's.
+                await port.write(b"\x06050\r\n")
+                assert await port.read(port.clock.now() + 0.05) == b""
+                pty.send(b"more")
+                await asyncio.sleep(0.05)
+                await port.write(b"x")
+                assert await port.read(port.clock.now() + 1.0) == b"more"
+            finally:
+                await port.close()
+            assert not port.is_open
+
+    asyncio.run(run())
+
+
 def test_echo_suppression_on_a_line_that_hears_itself() -> None:
     async def run() -> None:
         async with bare_pty() as pty:

@@ -209,6 +209,6 @@ def table(result: dict[str, Any]) -> list[str]:
         lines.extend(f"          {'':<{_WIDTH}} error: {error}" for error in row["errors"])
     lines.append(
         "   iec-poller read waits the 20 ms the identification asks for; the peer and "
-        "--client-tr 0 wait none (ours lets the line go quiet first)."
+        "--client-tr 0 wait none."
     )
     return lines

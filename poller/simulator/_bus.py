@@ -47,7 +47,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from poller.protocol import char_time, wire_time
+from poller.protocol import ProtocolError, Request, char_time, wire_time
 
 from ._line import LineSettings, Transmit, hear, junk_byte
 from ._meter import MeterState, SimulatedMeter
@@ -175,9 +175,10 @@ class VirtualBus:
     def client_read(self, now: float) -> bytes:
         """Every byte handed to the client's side by ``now`` and not yet returned."""
         self.advance(now)
+        horizon = self._horizon(now)
         spans = []
         for tx in self._meter_txs:
-            first, last = tx.read, self._handed_over(tx, now)
+            first, last = tx.read, self._arrived_by(tx, horizon)
             if first < last:
                 spans.append((tx, first, last))
                 tx.read = last
@@ -191,29 +192,46 @@ class VirtualBus:
         best = min(self._timed.values(), default=math.inf)
         if self._deliveries:
             best = min(best, self._deliveries[0][0])
+        latency = self.rx_latency
         for tx in self._meter_txs:
             if tx.read < tx.length:
-                best = min(best, self._handover(tx, tx.start + (tx.read + 1) * tx.ct))
+                arrived = tx.start + (tx.read + 1) * tx.ct
+                if latency > 0 and self._talking(arrived):
+                    tick = math.ceil(arrived / latency - _EPS) * latency
+                    arrived = min(tick, self._quiet_from(arrived))
+                best = min(best, arrived)
         return None if best == math.inf else best
 
-    def _handover(self, tx: _Tx, arrived: float) -> float:
-        """When a character whose stop bit ended at ``arrived`` reaches the client."""
-        latency = self.rx_latency
-        if latency <= 0:
-            return arrived
-        tick = math.ceil(arrived / latency - _EPS) * latency
-        return min(tx.end, max(arrived, tick))
+    def _talking(self, when: float) -> list[_Tx]:
+        """Transmissions with a character still to end after ``when``."""
+        return [t for t in self._meter_txs if t.length and t.start < when - _EPS < t.end - 2 * _EPS]
 
-    def _handed_over(self, tx: _Tx, now: float) -> int:
-        """How many characters of ``tx`` have reached the client by ``now``."""
-        if self.rx_latency > 0 and now + _EPS < tx.end:
-            # Before the end of the transmission: what had arrived by the last tick.
-            now = math.floor(now / self.rx_latency + _EPS) * self.rx_latency
+    def _quiet_from(self, when: float) -> float:
+        """The first moment from ``when`` on when no known transmission is under way."""
+        while talking := self._talking(when):
+            when = max(t.end for t in talking)
+        return when
+
+    def _horizon(self, now: float) -> float:
+        """Characters whose stop bit ended by this moment have reached the client.
+
+        With ``rx_latency`` the adapter holds what it has until its next tick, except
+        when the line falls quiet: then everything goes at once. One horizon for
+        every transmission, so that colliding ones still arrive in order.
+        """
+        latency = self.rx_latency
+        if latency <= 0 or not self._talking(now):
+            return now
+        return math.floor(now / latency + _EPS) * latency
+
+    @staticmethod
+    def _arrived_by(tx: _Tx, when: float) -> int:
+        """How many characters of ``tx`` have ended by ``when`` (never fewer than read)."""
         ct, start = tx.ct, tx.start
-        last = min(tx.length, max(0, math.floor((now - start) / ct)))
-        while last < tx.length and start + (last + 1) * ct <= now + _EPS:
+        last = min(tx.length, max(0, math.floor((when - start) / ct)))
+        while last < tx.length and start + (last + 1) * ct <= when + _EPS:
             last += 1
-        while last > 0 and start + last * ct > now + _EPS:
+        while last > 0 and start + last * ct > when + _EPS:
             last -= 1
         return max(last, tx.read)
 
@@ -225,7 +243,7 @@ class VirtualBus:
         if self.transparent:
             return hear(tx.data[first:last], tx.line, tx.line)
         heard = self._client_line_at(lo + tx.ct)
-        if any(lo + tx.ct + _EPS < since <= hi + _EPS for since, _ in self._client_lines):
+        if any(lo + tx.ct - _EPS <= since < hi - _EPS for since, _ in self._client_lines):
             return self._read_interleaved([(tx, first, last)])
         return _hear_each(tx.data[first:last], tx.line, heard)
 
@@ -272,8 +290,11 @@ class VirtualBus:
                     raise RuntimeError(f"meter {index} did not clear its deadline {t}")
             elif delivery <= now + _EPS:
                 t, _, data, line = heapq.heappop(self._deliveries)
+                request = _whole_request(data)
                 for index, meter in enumerate(self.meters):
                     heard_as = meter.line if self.transparent else line
+                    if request is not None and meter.passes_over(request, heard_as, t):
+                        continue
                     self._schedule(index, meter.receive(data, t, heard_as))
                     self._refresh(index)
             else:
@@ -339,9 +360,14 @@ class VirtualBus:
         return value
 
     def _client_line_at(self, when: float) -> LineSettings:
+        """The client's setting for a character whose stop bit ends at ``when``.
+
+        A change at that very moment comes too late: the character was complete
+        (and is the same whenever the client happens to read it).
+        """
         line = self._client_lines[0][1]
         for since, settings in self._client_lines:
-            if since <= when + _EPS:
+            if since < when - _EPS:
                 line = settings
         return line
 
@@ -359,6 +385,16 @@ class VirtualBus:
         older = [i for i, (since, _) in enumerate(self._client_lines) if since <= horizon]
         if older:
             del self._client_lines[: older[-1]]
+
+
+def _whole_request(data: bytes) -> Request | None:
+    """``data`` as one request message and nothing else, or None."""
+    if not (data.startswith(b"/?") and data.endswith(b"!\r\n")):
+        return None
+    try:
+        return Request.from_bytes(data)
+    except ProtocolError:
+        return None
 
 
 def _hear_each(data: bytes, sent: LineSettings, heard: LineSettings) -> bytes:

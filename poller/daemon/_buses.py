@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 import structlog
 
 from poller.config import BusConfig
-from poller.engine import BusEngine, CursorStore, EngineObserver, MeterSettings, OnBatch
+from poller.engine import (
+    BusEngine,
+    CursorStore,
+    EngineObserver,
+    MeterSettings,
+    OnBatch,
+    SessionGate,
+)
 from poller.transport import Port, PortError, port_for_url, redact_url
 
 __all__ = ["BusRuntime", "start_bus"]
@@ -55,6 +62,7 @@ def start_bus(
     on_batch: OnBatch,
     cursors: CursorStore,
     observer: EngineObserver,
+    gate: SessionGate | None = None,
 ) -> BusRuntime:
     """Build and start the bus's engine; a bus that cannot be built is returned failed."""
     settings = config.meter_settings()
@@ -72,6 +80,7 @@ def start_bus(
             options=config.engine_options(),
             cursors=cursors,
             observer=observer,
+            gate=gate,
         )
     except (PortError, ValueError, OSError) as exc:
         runtime = BusRuntime(config, settings, None, error=str(exc))

@@ -37,7 +37,7 @@ from typing import Any, Final
 import structlog
 
 from poller.config import BusConfig, Config, ConfigError, load_config
-from poller.engine import SqliteCursorStore
+from poller.engine import SessionGate, SqliteCursorStore
 from poller.schedule import Scheduler, ScheduleStats, WallClock
 from poller.sinks import SinkContext, SinkSettings, UnknownSinkError, build_sink
 from poller.spool import Retention, Spool, SpoolDispatcher, SpoolError
@@ -88,6 +88,8 @@ class Daemon:
         self.writer: SpoolWriter | None = None
         self.scheduler: Scheduler | None = None
         self.schedule_stats = ScheduleStats()
+        # One for every bus: they share this event loop, and its punctuality.
+        self.session_gate = SessionGate()
         self._cursors: SqliteCursorStore | None = None
         self._http: StatusServer | None = None
         self._lock: StateLock | None = None
@@ -185,6 +187,7 @@ class Daemon:
             on_batch=self.writer.put,
             cursors=self._cursors,
             observer=self.metrics,
+            gate=self.session_gate,
         )
 
     def _start_sink(self, settings: SinkSettings) -> None:

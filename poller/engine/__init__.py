@@ -14,6 +14,7 @@ from ._cursor import CursorStore, MemoryCursorStore, ProfileRange, plan_profile_
 from ._cursor_file import SqliteCursorStore
 from ._engine import BusEngine, OnBatch
 from ._errors import LinkLostError, SessionDeadlineError
+from ._gate import SessionGate
 from ._jobs import ReadKind
 from ._meter_config import MeterMode, MeterSettings
 from ._observer import EngineObserver
@@ -41,6 +42,7 @@ __all__ = [
     "ReadKind",
     "RecordedFrame",
     "SessionDeadlineError",
+    "SessionGate",
     "SqliteCursorStore",
     "build_batch",
     "plan_profile_read",

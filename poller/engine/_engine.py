@@ -35,6 +35,7 @@ import contextlib
 import datetime as dt
 import itertools
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from types import TracebackType
 from typing import Any
 
@@ -46,6 +47,7 @@ from poller.protocol import (
     Done,
     Failed,
     SessionAbortedError,
+    SessionConfig,
     SessionResult,
 )
 from poller.readings import ReadingBatch
@@ -54,6 +56,7 @@ from poller.transport import Clock, Port, PortError, open_with_backoff
 from ._batches import BatchPlan, build_batch, plan_job
 from ._cursor import CursorStore, MemoryCursorStore
 from ._errors import LinkLostError
+from ._gate import SessionGate
 from ._jobs import Job, JobQueue, ReadKind
 from ._meter_config import MeterMode, MeterSettings
 from ._observer import EngineObserver
@@ -80,8 +83,10 @@ class BusEngine:
         options: EngineOptions | None = None,
         cursors: CursorStore | None = None,
         observer: EngineObserver | None = None,
+        gate: SessionGate | None = None,
     ) -> None:
         self.name = name
+        self._gate = gate
         self._observer = observer or EngineObserver()
         if isinstance(port, Port):
             self._port, self._factory = port, None
@@ -271,6 +276,25 @@ class BusEngine:
 
     # -- one job -------------------------------------------------------------------
 
+    def _admitted(self) -> AbstractAsyncContextManager[None]:
+        return self._gate.session(self.clock) if self._gate is not None else nullcontext()
+
+    async def _converse(self, config: SessionConfig, deadline: float) -> Done | Failed:
+        start = self.clock.now()
+        try:
+            await self._port.reset_input()
+        except PortError as exc:
+            error = LinkLostError(exc.url, exc.reason)
+            error.__cause__ = exc
+            return Failed(error=error, result=SessionResult(bus_free_at=start))
+        return await run_session(
+            self._port,
+            ClientSession(config),
+            deadline=deadline,
+            recorder=self.recorder,
+            abort=self._abort,
+        )
+
     async def _run_job(self, job: Job) -> None:
         settings = self._settings[job.address]
         tracker = self._trackers[job.address]
@@ -295,24 +319,11 @@ class BusEngine:
             meter=settings.address, session=session_id, attempt=job.attempts, kind=job.kind.value
         )
         await self._sleep_until(self._bus_free_at)
-        start = self.clock.now()
-        self.recorder.begin(session_id)
-        log.info("session start", probe=probe, max_baud=config.max_baud)
-        outcome: Done | Failed
-        try:
-            await self._port.reset_input()
-        except PortError as exc:
-            error = LinkLostError(exc.url, exc.reason)
-            error.__cause__ = exc
-            outcome = Failed(error=error, result=SessionResult(bus_free_at=start))
-        else:
-            outcome = await run_session(
-                self._port,
-                ClientSession(config),
-                deadline=start + settings.session_timeout,
-                recorder=self.recorder,
-                abort=self._abort,
-            )
+        async with self._admitted():
+            start = self.clock.now()
+            self.recorder.begin(session_id)
+            log.info("session start", probe=probe, max_baud=config.max_baud)
+            outcome = await self._converse(config, start + settings.session_timeout)
         end = self.clock.now()
         self._bus_free_at = max(end, outcome.result.bus_free_at)
         batch = build_batch(

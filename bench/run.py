@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=7, help="parser timing runs (median)")
     parser.add_argument("--scale-cycles", type=int, default=1, help="scale: cycles (default 1)")
     parser.add_argument(
-        "--scale-repeats", type=int, default=2, help="scale: simulated-clock runs (default 2)"
+        "--scale-repeats", type=int, default=2, help="scale: runs of the 100x headline (default 2)"
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)

@@ -81,6 +81,10 @@ REACTION_TIME_FAST_MIN: Final = 0.020
 REACTION_TIME_MAX: Final = 1.500
 # ta: the longest gap between two characters of one message.
 INTER_CHAR_TIMEOUT: Final = 1.500
+# Not the standard's: how long a readout without STX after a baud switch waits for an
+# ETX that would show it lost its start. Longer than a USB adapter's latency timer
+# (16 ms) or a TCP converter's packing interval; a small price for such meters.
+READOUT_TAIL_WAIT: Final = 0.100
 # tt: the meter waits this long after its identification for an option select;
 # with none it reads out at 300 Bd.
 OPTION_SELECT_WINDOW_MIN: Final = 1.500

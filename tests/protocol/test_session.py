@@ -42,7 +42,7 @@ from poller.protocol._actions import (
     UnsupportedModeError,
     Wait,
 )
-from poller.protocol._constants import BREAK_GUARD_TIME, WAKE_UP_PAUSE
+from poller.protocol._constants import BREAK_GUARD_TIME, READOUT_TAIL_WAIT, WAKE_UP_PAUSE
 from poller.protocol._decoder import Check
 from poller.protocol._passwords import Password, register_scheme
 from poller.protocol._session import TRANSITIONS, ClientSession
@@ -192,6 +192,10 @@ def test_unframed_readout_after_the_identification() -> None:
     trace = run(readout_config(), [b"/HAg5eHZ010C_EHZ1vA02\r\n", data])
     done = trace.final
     assert isinstance(done, Done)
+    # Taken once nothing (no ETX) has followed its "!" for a moment.
+    assert trace.actions[-2] == Wait(
+        deadline=approx(trace.rx_times[-1] + READOUT_TAIL_WAIT), waiting_for="end of readout"
+    )
     assert done.result.readout is not None
     assert done.result.readout.data == "1-0:1.8.0*255(000001.2963*kWh)\r\n"
     assert done.result.readout.check is Check.ABSENT
@@ -357,6 +361,21 @@ def test_a_readout_that_lost_its_start_at_the_baud_switch_is_read_again() -> Non
     # no STX. Taking it would store a readout with registers missing as good data.
     headless = b"\x7f~" + READOUT[READOUT.index(b"1.8.0") + 3 :]
     trace = run(readout_config(), [FAST_IDENT, headless, FAST_IDENT, READOUT])
+    done = trace.final
+    assert isinstance(done, Done)
+    assert trace.sent.count(REQUEST) == 2
+    assert done.result.readout is not None
+    assert [d.address for d in done.result.readout.datasets] == ["1.8.0"]
+
+
+def test_a_headless_readout_is_refused_before_its_etx_has_arrived() -> None:
+    # The same, with the junk and the lines arriving up to "!" CR LF in one piece and
+    # ETX BCC still on the wire: nothing in hand yet says the block was framed, but
+    # after a switch to 9600 Bd it must have been.
+    lines = READOUT[READOUT.index(b"1.8.0") + 3 : READOUT.index(b"\x03")]
+    assert lines.endswith(b"!\r\n")
+    tail = READOUT[READOUT.index(b"\x03") :]
+    trace = run(readout_config(), [FAST_IDENT, b"\x7f~" + lines, tail, FAST_IDENT, READOUT])
     done = trace.final
     assert isinstance(done, Done)
     assert trace.sent.count(REQUEST) == 2

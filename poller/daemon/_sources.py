@@ -86,6 +86,12 @@ def register_sources(daemon: Daemon) -> None:
         [],
         backlog_dropped,
     )
+    m.add_counter(
+        "iec_poller_sessions_deferred",
+        "Sign-ons held back because the event loop was late (an overloaded host).",
+        [],
+        lambda: iter([Sample({}, float(daemon.session_gate.deferred))]),
+    )
     m.add_gauge("iec_poller_bus_up", "1 while the bus runs with its port open.", ["bus"], bus_up)
     m.add_gauge(
         "iec_poller_meter_state",

@@ -103,6 +103,7 @@ def test_readings_on_schedule_notify_health_metrics_reload_and_stop(simulators, 
         assert values[("iec_poller_reads_total", labels)] >= 2
     assert values[("iec_poller_bus_up", (("bus", "tcp-bus"),))] == 1
     assert ("iec_poller_sink_depth_readings", (("sink", "jsonl"),)) in values
+    assert ("iec_poller_sessions_deferred_total", ()) in values
     assert any(m == "WATCHDOG=1" for m in d.messages)
     ready = next(m for m in d.messages if m.startswith("READY=1"))
     assert "STATUS=2 buses (" in ready

@@ -37,6 +37,9 @@ class SqliteCursorStore:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            # A small, fixed page cache: memory stays flat as the file grows (SQLite's default
+            # grows to 2 MB per connection); the OS page cache serves the rest.
+            self._db.execute("PRAGMA cache_size=-128")
             self._db.execute(_SCHEMA)
 
     async def get(self, meter: str, profile: str) -> dt.datetime | None:

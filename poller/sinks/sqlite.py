@@ -166,6 +166,9 @@ class SqliteSink:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(f"PRAGMA synchronous={self._settings.synchronous.upper()}")
+            # A small, fixed page cache: memory stays flat as the file grows (SQLite's default
+            # grows to 2 MB per connection); the OS page cache serves the rest.
+            db.execute("PRAGMA cache_size=-128")
             self._create(db)
         except sqlite3.Error as exc:
             db.close()

@@ -153,6 +153,9 @@ class SpoolStore:
         if str(mode).lower() != "wal":
             raise SpoolError(self.path, f"WAL mode refused ({mode})", "use a local file system")
         db.execute("PRAGMA synchronous=FULL")
+        # A small, fixed page cache: memory stays flat as the file grows (SQLite's default
+        # grows to 2 MB per connection); the OS page cache serves the rest.
+        db.execute("PRAGMA cache_size=-128")
         if self._max_file_bytes is not None:
             page_size = db.execute("PRAGMA page_size").fetchone()[0]
             db.execute(f"PRAGMA max_page_count={max(1, self._max_file_bytes // page_size)}")

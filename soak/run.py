@@ -119,7 +119,19 @@ def log(text: str) -> None:
 # -- the processes ---------------------------------------------------------------------
 
 
-class Broker:
+class _Child:
+    """A helper process the soak kills on purpose (and starts again)."""
+
+    proc: subprocess.Popen[bytes] | None = None
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+class Broker(_Child):
     """A private mosquitto on a free port, no persistence: a restart forgets everything."""
 
     def __init__(self, folder: Path) -> None:
@@ -142,14 +154,8 @@ class Broker:
         if not wait_port(self.port, 10):
             raise RuntimeError("mosquitto did not start")
 
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
 
-
-class TcpSimulator:
+class TcpSimulator(_Child):
     """``iec-poller simulate --tcp`` on a fixed port: the converter that gets unplugged."""
 
     def __init__(self, meters_file: Path, log_file: Path) -> None:
@@ -171,12 +177,6 @@ class TcpSimulator:
             )
         if not wait_port(self.port, 15):
             raise RuntimeError("the TCP simulator did not start")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
 
 
 class DaemonProcess:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Final, TypeAlias
 from poller import __version__
 
 from . import _check_config, _config_schema, _decode, _demo, _read, _run, _simulate
+from ._help import HelpFormatter
 
 if TYPE_CHECKING:
     _Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -36,6 +37,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iec-poller",
         description="Read IEC 62056-21 meters and deliver every reading without loss.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"iec-poller {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

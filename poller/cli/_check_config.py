@@ -10,6 +10,8 @@ from collections import defaultdict
 from poller.config import Config, ConfigError, load_config
 from poller.schedule import Schedule
 
+from ._help import HelpFormatter
+
 EXIT_INVALID = 2
 """The configuration has problems (each printed on stderr)."""
 NEXT_RUNS = 3
@@ -18,6 +20,7 @@ NEXT_RUNS = 3
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "check-config",
+        formatter_class=HelpFormatter,
         help="validate a configuration file and summarise it",
         description=(
             "Validate a configuration file as the daemon would load it (secret files and"

@@ -7,10 +7,13 @@ import json
 
 from poller.config import config_json_schema
 
+from ._help import HelpFormatter
+
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "config-schema",
+        formatter_class=HelpFormatter,
         help="print the JSON Schema of the configuration file",
         description=(
             "Print the JSON Schema of the YAML configuration, including the settings of"

@@ -9,6 +9,7 @@ from typing import Any
 
 from poller.protocol import Telegram, decode_capture, parse_data_block, parse_profile
 
+from ._help import HelpFormatter
 from ._output import dataset_record, print_table, profile_record
 
 EXIT_NO_TELEGRAM = 1
@@ -17,6 +18,7 @@ EXIT_NO_TELEGRAM = 1
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "decode",
+        formatter_class=HelpFormatter,
         help="decode a captured readout and print its data sets",
         description=(
             "Decode a capture of raw bytes (a readout, a mode D or P1 telegram, a programming"

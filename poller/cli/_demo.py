@@ -26,6 +26,7 @@ from poller.protocol import (
 from poller.simulator import SimulatedMeter, VirtualBus, get_profile
 from poller.simulator._drive import SessionRun, run_session
 
+from ._help import HelpFormatter
 from ._output import dataset_record, print_table, profile_record
 
 _SHOWN = 12
@@ -36,6 +37,7 @@ _EPOCH = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "demo",
+        formatter_class=HelpFormatter,
         help="read a built-in simulated bus of meters and show every exchange",
         description=__doc__,
     )

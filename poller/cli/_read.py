@@ -55,6 +55,8 @@ from poller.transport import (
     redact_url,
 )
 
+from ._help import RawDescriptionHelpFormatter
+
 __all__ = ["EXIT_CODES", "add_parser", "run"]
 
 EXIT_OK: Final = 0
@@ -86,7 +88,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "read",
         help="read one meter once and print its values",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "port",

@@ -22,6 +22,8 @@ from typing import Final
 from poller.config import ConfigError, load_config
 from poller.daemon import Daemon, configure_logging
 
+from ._help import RawDescriptionHelpFormatter
+
 __all__ = ["DEFAULT_CONFIG", "EXIT_INVALID_CONFIG", "add_parser", "run"]
 
 DEFAULT_CONFIG: Final = "/etc/iec-poller/config.yaml"
@@ -33,7 +35,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "run",
         help="run the daemon: poll every meter on its schedule, deliver every reading",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--config",

@@ -32,6 +32,8 @@ from poller.simulator import (
 )
 from poller.simulator._drive import printable
 
+from ._help import RawDescriptionHelpFormatter
+
 EXIT_BAD_SETUP = 2
 
 
@@ -40,7 +42,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "simulate",
         help="serve simulated meters on a pty or a TCP port, logging every exchange",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--list-profiles",

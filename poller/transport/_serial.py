@@ -25,6 +25,7 @@ Three things differ from a network port:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import fcntl
 import os
@@ -50,6 +51,7 @@ _SER_RS485_RTS_AFTER_SEND: Final = 1 << 2
 _SER_RS485_RX_DURING_TX: Final = 1 << 4
 # struct serial_rs485: flags, delay before, delay after, then 5 words of padding.
 _RS485_STRUCT: Final = struct.Struct("=8I")
+_INT: Final = struct.Struct("=i")
 # Errors of a driver without RS-485 support (ENOTTY on a pty, EINVAL on most UARTs).
 _UNSUPPORTED: Final = frozenset({errno.ENOTTY, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOSYS})
 # How long past its wire time a write may take to drain before the adapter is
@@ -178,7 +180,33 @@ class _TolerantTransport(LinuxSerialTransport):
 
 
 class _DirectOpenTransport(_TolerantTransport):
+    """Opens, and closes when nothing is left to send, on the loop's own thread."""
+
     _open_in_worker = False
+
+    async def _call_connection_lost(self, exc: Exception | None) -> None:
+        fileno = self._fileno
+        if fileno is None or _output_pending(fileno):
+            # close() would wait in the driver until the output has gone; serialx does
+            # that in a worker, so a wedged adapter cannot stop the loop.
+            await super()._call_connection_lost(exc)
+            return
+        self._fileno = None
+        try:
+            self._loop.remove_reader(fileno)
+            with contextlib.suppress(OSError):
+                os.close(fileno)
+        finally:
+            self._call_protocol_connection_lost(exc)
+
+
+def _output_pending(fd: int) -> bool:
+    """Whether the driver still holds bytes to send (True where it cannot say)."""
+    try:
+        raw = fcntl.ioctl(fd, termios.TIOCOUTQ, bytes(_INT.size))
+    except OSError:
+        return True
+    return bool(_INT.unpack(raw)[0])
 
 
 def _close_abandoned(job: asyncio.Future[int]) -> None:

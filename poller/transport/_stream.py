@@ -228,8 +228,11 @@ class StreamPort:
             if timeout <= 0:
                 return b""
             self._arrived.clear()
+            # A timeout scope, not wait_for: that wraps the wait in a task of its own,
+            # which costs two more turns of the loop before the bytes reach the session.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._arrived.wait()
 
     async def set_line(self, baud: int, framing: LineFraming) -> None:
         transport = self._live()
@@ -306,7 +309,8 @@ class StreamPort:
                 return
             self._arrived.clear()
             try:
-                await asyncio.wait_for(self._arrived.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._arrived.wait()
             except TimeoutError:
                 return
 

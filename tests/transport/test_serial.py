@@ -20,6 +20,8 @@ from poller.transport import (
     open_port,
     open_with_backoff,
 )
+from poller.transport import _serial as serial_module
+from poller.transport._serial import _output_pending
 
 from .helpers import BarePty, bare_pty, mode_c_readout, served_meter
 
@@ -263,3 +265,52 @@ def test_open_fails_cleanly_when_the_path_is_not_a_tty(tmp_path: Path) -> None:
     with pytest.raises(PortUnavailableError):
         asyncio.run(open_port(str(plain)))
     assert os.path.exists(plain)
+
+
+@pytest.mark.parametrize("held", [False, True])
+def test_a_direct_open_port_closes_on_the_loop_unless_output_is_still_queued(
+    held: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closing with nothing queued is done at once; with output the driver still holds,
+    the close (which waits in the driver for that output) goes to a worker thread. A
+    pty never queues output (it refuses a write instead), so the held case is told."""
+
+    async def run() -> None:
+        async with bare_pty() as pty:
+            loop = asyncio.get_running_loop()
+            jobs: list[object] = []
+            original = loop.run_in_executor
+
+            def counting(executor: object, func: object, *args: object) -> object:
+                jobs.append(func)
+                return original(executor, func, *args)  # type: ignore[arg-type]
+
+            port = SerialPort(pty.path)
+            port.open_in_worker = False
+            await port.open()
+            await port.write(b"/?!\r\n")
+            fd = port._transport.serial.fileno()  # type: ignore[union-attr]
+            assert not _output_pending(fd)
+            if held:
+                monkeypatch.setattr(serial_module, "_output_pending", lambda fd: True)
+            loop.run_in_executor = counting  # type: ignore[assignment,method-assign]
+            try:
+                await asyncio.wait_for(port.close(), 5.0)
+            finally:
+                loop.run_in_executor = original  # type: ignore[method-assign]
+            assert not port.is_open
+            with pytest.raises(OSError, match="Bad file descriptor"):
+                os.fstat(fd)
+            assert bool(jobs) is held
+            assert pty.received() == b"/?!\r\n"
+
+    asyncio.run(run())
+
+
+def test_output_pending_is_true_where_the_driver_cannot_say(tmp_path: Path) -> None:
+    read_end, write_end = os.pipe()
+    try:
+        assert _output_pending(write_end)  # a pipe has no TIOCOUTQ: assume the worst
+    finally:
+        os.close(read_end)
+        os.close(write_end)

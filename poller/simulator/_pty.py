@@ -137,4 +137,7 @@ class PtyServer:
         delay = _TICK if upcoming is None else min(_TICK, max(0.0, (upcoming - now) * scale))
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            # A timeout scope rather than wait_for, whose task of its own would cost
+            # two more turns of the loop before the meters hear the client.
+            async with asyncio.timeout(delay):
+                await self._wake.wait()

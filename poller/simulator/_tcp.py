@@ -141,7 +141,8 @@ class TcpServer:
             delay = _TICK if upcoming is None else min(_TICK, max(0.0, (upcoming - now) * scale))
             wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await wake.wait()
 
     def _tell(self, peer: str, *, taken: bool) -> None:
         if self._on_connection is not None:

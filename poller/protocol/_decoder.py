@@ -68,6 +68,8 @@ _BLANK: Final = frozenset(b"\r\n\x00\x7f ")
 _BLANK_RUN: Final = re.compile(rb"[\r\n\x00\x7f ]*")
 _COMMAND_KINDS: Final = frozenset(kind.value.encode("ascii")[0] for kind in CommandKind)
 _ALNUM: Final = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_FRAME_CHAR: Final = re.compile(rb"[\x01-\x04/]")  # SOH, STX, ETX, EOT, "/"
+_ENDS: Final = {ETX: End.ETX, EOT: End.EOT}
 
 
 class Role(enum.Enum):
@@ -144,7 +146,8 @@ class FrameDecoder:
 
     def receive_data(self, data: bytes) -> None:
         """Buffer ``data``; decode it with ``next_frame``."""
-        self._buffer += data.translate(_MASK_TABLE)
+        # Masking copies the bytes once more; 7-bit data (a 7E1 port) needs none.
+        self._buffer += data if data.isascii() else data.translate(_MASK_TABLE)
 
     def next_frame(self) -> Frame | NeedData:
         """The next complete frame, or ``NEED_DATA``."""
@@ -236,8 +239,14 @@ class FrameDecoder:
         return None
 
     def _consume(self, n: int) -> bytes:
-        raw = bytes(self._buffer[:n])
-        del self._buffer[:n]
+        buf = self._buffer
+        if n >= len(buf):
+            # The last frame of a capture: one copy, not a slice and a copy of it.
+            raw = bytes(buf)
+            buf.clear()
+            return raw
+        raw = bytes(buf[:n])
+        del buf[:n]
         return raw
 
     def _discard(self, n: int) -> None:
@@ -351,11 +360,11 @@ class FrameDecoder:
             if not final:
                 return NEED_DATA
             raw = self._consume(end + 1)
-            return self._make_block(raw, raw[1:-1], End(raw[-1]), Check.MISSING, None, command)
+            return self._make_block(raw, raw[1:-1], _ENDS[raw[-1]], Check.MISSING, None, command)
         raw = self._consume(end + 2)
         computed = bcc(raw[1:-1])
         check = Check.OK if computed == raw[-1] else Check.BAD
-        return self._make_block(raw, raw[1:-2], End(raw[-2]), check, computed, command)
+        return self._make_block(raw, raw[1:-2], _ENDS[raw[-2]], check, computed, command)
 
     def _cut_block(self, *, command: bool) -> Frame | None:
         """A block the stream ended in before its ETX (e.g. a capture stopped at ``!``)."""
@@ -505,8 +514,7 @@ def _could_be_command(buf: bytearray) -> bool:
 
 def _has_frame_char(data: bytes | bytearray, start: int) -> bool:
     """Whether a byte that starts another frame sits in ``data[start:]``."""
-    view = data[start:]
-    return any(c in view for c in (STX, SOH, ETX, EOT, _SLASH))
+    return _FRAME_CHAR.search(data, start) is not None
 
 
 def _command(text: str, end: End) -> Command | None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -130,38 +130,56 @@ class Value:
         return out
 
 
-_NEW = object.__new__
-_SET_TEXT = Value.__dict__["text"].__set__
-_SET_UNIT = Value.__dict__["unit"].__set__
-_SET_PARTS = Value.__dict__["parts"].__set__
-_SET_STAMP = Value.__dict__["timestamp_text"].__set__
+class _ValueSlots:
+    """``Value``'s memory layout without its frozen ``__setattr__``.
+
+    The parser builds thousands of values: it fills one of these with plain
+    attribute stores and then retypes it to ``Value`` (``__class__`` assignment,
+    allowed between classes of the same layout). That costs a fifth of the frozen
+    dataclass ``__init__``, half of ``object.__new__`` and a slot descriptor call per
+    field, and leaves an ordinary, immutable ``Value``. Were the layouts ever to
+    differ, the assignment would raise ``TypeError`` at once.
+    """
+
+    __slots__ = Value.__slots__
+
+
+new_value_slots: Callable[[], Any] = _ValueSlots
+"""A blank ``_ValueSlots``: set ``text``, ``unit``, ``parts``, ``timestamp_text``, then
+``__class__ = Value``. Typed ``Any`` because it is a ``Value`` only once retyped."""
 
 
 def _value(
     text: str, unit: str | None = None, parts: tuple[Value, ...] = (), stamp: str | None = None
 ) -> Value:
-    # The parser's constructor: the slot descriptors skip the frozen dataclass
-    # __init__, which costs twice as much, and leave the instance just as immutable.
-    value: Value = _NEW(Value)
-    _SET_TEXT(value, text)
-    _SET_UNIT(value, unit)
-    _SET_PARTS(value, parts)
-    _SET_STAMP(value, stamp)
-    return value
+    value = new_value_slots()
+    value.text = text
+    value.unit = unit
+    value.parts = parts
+    value.timestamp_text = stamp
+    value.__class__ = Value
+    built: Value = value
+    return built
 
 
 def _simple_value(content: str) -> Value:
-    # Only the first '*' separates: values cannot hold one (clause 6.6).
-    star = content.find("*")
-    if star < 0:
-        return _value(content)
-    rest = content[star + 1 :].strip(" ")
-    if not rest:
-        return _value(content[:star])
-    space = rest.find(" ")
-    if space < 0:
-        return _value(content[:star], rest)
-    return _value(content[:star], rest[:space], (), rest[space + 1 :].lstrip(" "))
+    # Only the first '*' separates: values cannot hold one (clause 6.6). This runs
+    # for every distinct bracket content of a readout, hence the inlined _value.
+    text, _, unit = content.partition("*")
+    stamp = None
+    if " " in unit:
+        unit = unit.strip(" ")
+        unit, _, after = unit.partition(" ")
+        if after:
+            stamp = after.lstrip(" ")
+    value = new_value_slots()
+    value.text = text
+    value.unit = unit or None
+    value.parts = ()
+    value.timestamp_text = stamp
+    value.__class__ = Value
+    built: Value = value
+    return built
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -141,6 +141,11 @@ class FrameDecoder:
         self._state = _State.HUNTING
         self._ident_raw = b""
         self._after_ack = False
+        self.awaiting_tail = False
+        """The last ``next_frame`` found a block without STX whole up to its line end:
+        only the next byte says whether it is whole (anything but ETX) or a framed block
+        that lost its STX (ETX). The session decides how long to wait for that byte;
+        with none, ``end_of_data`` takes the block as it is."""
 
     # -- public API -----------------------------------------------------------------
 
@@ -174,6 +179,7 @@ class FrameDecoder:
         self._state = _State.HUNTING
         self._ident_raw = b""
         self._after_ack = False
+        self.awaiting_tail = False
 
     @property
     def buffered(self) -> int:
@@ -190,6 +196,7 @@ class FrameDecoder:
             yield frame
 
     def _next(self, *, final: bool) -> Frame | NeedData:
+        self.awaiting_tail = False
         buf = self._buffer
         while buf:
             if self._after_ack:
@@ -465,11 +472,19 @@ class FrameDecoder:
             size = j
         if len(crc_text) > 4:
             crc_text, size = b"", bang + 1
-        if not crc_text and size < len(buf) and buf[size] == ETX:
+        if not crc_text:
             # "! CR LF ETX": a framed readout whose STX was lost (its first bytes came
             # before the baud switch and were heard as junk). Taken as it is, it would
-            # be a readout with registers missing; its BCC cannot be checked.
-            return self._emit_unframed(bang, None, min(size + 2, len(buf)), Check.MISSING)
+            # be a readout with registers missing; its BCC cannot be checked. Whether
+            # an ETX (and its BCC) follows is waited for, so that the frames never
+            # depend on where the bytes were split.
+            if size < len(buf) and buf[size] == ETX:
+                if size + 2 > len(buf) and not final:
+                    return NEED_DATA  # its BCC is on its way
+                return self._emit_unframed(bang, None, min(size + 2, len(buf)), Check.MISSING)
+            if size == len(buf) and not final:
+                self.awaiting_tail = True
+                return NEED_DATA
         if crc_text:
             computed = crc16(self._ident_raw + bytes(buf[: bang + 1]))
             received = int(crc_text, 16)

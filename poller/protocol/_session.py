@@ -31,8 +31,8 @@ States and the normal paths::
                                      time --> AWAIT_READOUT or AWAIT_OPERAND
     AWAIT_IDENT --DATA--> DONE             (meters that skip the identification)
     AWAIT_READOUT --DATA|UNFRAMED--> DONE  (PARTIAL: ACK, collect, stay)
-    AWAIT_READOUT --UNFRAMED after a baud switch--> AWAIT_READOUT_END --quiet--> DONE
-        (--ETX: its STX was lost at the switch: sign on again)
+        (a block without STX is taken once the decoder has seen that no ETX follows
+        its "!": else its STX was lost at the baud switch and we sign on again)
     AWAIT_OPERAND --P0--> P1/P2 --> AWAIT_PASSWORD_ACK --ACK--> AWAIT_REPLY (per
         command; PARTIAL: ACK and stay) --> ... --> B0 --> DONE
     IDLE --start(PUSH)--> LISTENING --IDENT--> AWAIT_PUSH_DATA --UNFRAMED--> DONE
@@ -104,7 +104,6 @@ from ._actions import (
 from ._constants import (
     BITS_PER_CHAR,
     BREAK_GUARD_TIME,
-    ETX,
     INITIAL_BAUD,
     MODE_C_RATES,
     MODE_D_BAUD,
@@ -182,7 +181,6 @@ class ClientSession:
         self._ident: Identification | None = None
         self._mode_used: Mode | None = None
         self._data_baud: int | None = None
-        self._tentative: Readout | None = None
         self._tr = (
             REACTION_TIME_MIN
             if config.client_reaction_time is None
@@ -252,8 +250,6 @@ class ClientSession:
             handler(self, frame, now)
 
     def _feed(self, data: bytes, now: float) -> None:
-        if self.state is State.AWAIT_READOUT_END:
-            self._after_readout_end(data, now)
         self._decoder.receive_data(data)
         while self.state not in TERMINAL:
             frame = self._decoder.next_frame()
@@ -262,7 +258,14 @@ class ClientSession:
             event = classify(frame)
             if event is not None:
                 self._dispatch(event, frame, now)
-        if self.state not in TERMINAL and self._decoder.buffered and not self._idle_wait:
+        if self.state in TERMINAL or not self._decoder.buffered:
+            return
+        if self._decoder.awaiting_tail and (self.state, Event.UNFRAMED) in _TABLE:
+            # A block without STX, whole up to its line end unless an ETX follows (a
+            # framed readout that lost its STX): eHZ meters send no ETX, so silence
+            # for a moment says it is whole, and _expire takes it.
+            self._deadline = now + READOUT_TAIL_WAIT
+        elif not self._idle_wait:
             # A message is on its way: give each further character up to ta.
             self._deadline = max(self._deadline, now + self.config.inter_char_timeout)
 
@@ -507,21 +510,8 @@ class ClientSession:
         assert frame is not None
         message = frame.message
         if isinstance(message, UnframedData):
-            if (
-                self._data_baud not in (None, INITIAL_BAUD)
-                and not self._decoder.buffered
-                and self.config.mode is not SessionMode.PROGRAMMING
-            ):
-                # Text without STX after a baud switch: some meters send their readout
-                # so (eHZ), but it is also what a framed readout becomes when its start
-                # came before our switch and was heard as junk. Then ETX and its BCC
-                # follow the "!": wait a moment for them before taking the text, or
-                # a readout with registers missing would be stored as good data.
-                self._tentative = Readout(
-                    data=message.data, check=frame.check, datasets=parse_datasets(message.data)
-                )
-                self._wait(State.AWAIT_READOUT_END, now, READOUT_TAIL_WAIT, "end of readout")
-                return
+            # No ETX followed its "!" (the decoder looked, see _feed), so this is not
+            # a framed readout that lost its STX: some meters send their readout so.
             text = message.data
         else:
             assert isinstance(message, DataMessage)
@@ -533,18 +523,6 @@ class ClientSession:
             # A faulty programming request falls back to a readout (clause 6.4.5).
             raise UnsupportedModeError("readout only", "programming")
         self._finish(now)
-
-    def _on_readout_quiet(self, frame: Frame | None, now: float) -> None:
-        """Nothing followed an unframed readout: it was whole, take it."""
-        assert self._tentative is not None
-        self._readout, self._tentative = self._tentative, None
-        self._finish(now)
-
-    def _after_readout_end(self, data: bytes, now: float) -> None:
-        if any(b & 0x7F == ETX for b in data):
-            self._tentative = None
-            error = FramingError("readout without its start (STX lost at the baud switch)", data)
-            self._repeat_sign_on(now, error)
 
     def _on_readout_partial(self, frame: Frame | None, now: float) -> None:
         message = expect(frame, DataMessage)
@@ -836,7 +814,6 @@ _TABLE: Final[dict[tuple[State, Event], _Handler]] = {
     (S.AWAIT_READOUT, E.BAD_BLOCK): C._on_sign_on_bad_block,
     (S.AWAIT_READOUT, E.ERROR_REPLY): C._on_readout_error,
     (S.AWAIT_READOUT, E.TIMEOUT): C._on_sign_on_timeout,
-    (S.AWAIT_READOUT_END, E.TIMEOUT): C._on_readout_quiet,
     # Programming: operand.
     (S.AWAIT_OPERAND, E.OPERAND): C._on_operand,
     (S.AWAIT_OPERAND, E.BAD_BLOCK): C._on_operand_bad_block,

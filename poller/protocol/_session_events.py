@@ -44,7 +44,6 @@ class State(enum.Enum):
     WAKING = enum.auto()
     AWAIT_IDENT = enum.auto()
     AWAIT_READOUT = enum.auto()
-    AWAIT_READOUT_END = enum.auto()
     AWAIT_OPERAND = enum.auto()
     AWAIT_PASSWORD_ACK = enum.auto()
     AWAIT_REPLY = enum.auto()

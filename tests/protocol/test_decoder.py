@@ -285,3 +285,32 @@ def test_a_readout_that_lost_its_stx_is_not_taken_as_an_unframed_one() -> None:
     frames = decode_frames(ident + b"1-0:1.8.0*255(000001.2963*kWh)\r\n!\r\n")
     assert [f.check for f in frames] == [Check.ABSENT, Check.ABSENT]
     assert isinstance(frames[1].message, UnframedData)
+
+
+def test_a_block_without_stx_waits_for_the_byte_after_its_line_end() -> None:
+    """Only the byte after "! CR LF" tells a whole unframed readout (anything but ETX)
+    from a framed one that lost its STX; the decoder waits for it, so that the frames
+    are the same wherever the bytes were split."""
+    ident = b"/ISk5MT174-0001\r\n"
+    framed = DataMessage.readout("1.8.0(001234.5*kWh)\r\n2.8.0(000012.0*kWh)\r\n").to_bytes()
+    headless = b"\x7f~" + framed[framed.index(b"8.0") :]
+    line_end = headless.index(b"!\r\n") + 3
+    whole = decode_frames(ident + headless)
+    for cut in range(len(ident) + 1, len(ident) + len(headless)):
+        decoder = FrameDecoder()
+        decoder.receive_data((ident + headless)[:cut])
+        head = list(decoder.frames())
+        # Whole up to its line end, and nothing yet to say more: the caller's move.
+        assert decoder.awaiting_tail is (cut == len(ident) + line_end), cut
+        decoder.receive_data((ident + headless)[cut:])
+        assert [*head, *decoder.frames(), *decoder.end_of_data()] == whole, cut
+    assert whole[1].check is Check.MISSING
+    # With nothing after it, the end of data takes the block as it is.
+    decoder = FrameDecoder()
+    decoder.receive_data(ident + b"1-0:1.8.0*255(000001.2963*kWh)\r\n!\r\n")
+    assert [f.check for f in decoder.frames()] == [Check.ABSENT]
+    assert decoder.awaiting_tail
+    (last,) = decoder.end_of_data()
+    assert isinstance(last.message, UnframedData)
+    assert last.check is Check.ABSENT
+    assert not decoder.awaiting_tail

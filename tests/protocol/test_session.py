@@ -194,7 +194,7 @@ def test_unframed_readout_after_the_identification() -> None:
     assert isinstance(done, Done)
     # Taken once nothing (no ETX) has followed its "!" for a moment.
     assert trace.actions[-2] == Wait(
-        deadline=approx(trace.rx_times[-1] + READOUT_TAIL_WAIT), waiting_for="end of readout"
+        deadline=approx(trace.rx_times[-1] + READOUT_TAIL_WAIT), waiting_for="readout"
     )
     assert done.result.readout is not None
     assert done.result.readout.data == "1-0:1.8.0*255(000001.2963*kWh)\r\n"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from poller.protocol import FrameDecoder, Role, wire_time
+from poller.protocol._constants import READOUT_TAIL_WAIT
 from poller.protocol._decoder import Frame
 from poller.simulator import LineSettings, MeterSpec, SimulatedMeter, VirtualBus
 
@@ -30,6 +31,7 @@ class ScriptedClient:
         self.now = bus.now
         self.decoder = FrameDecoder(role=Role.CLIENT)
         self.raw = bytearray()
+        self._last_rx = 0.0
 
     @classmethod
     def on(cls, *specs: MeterSpec) -> ScriptedClient:
@@ -60,22 +62,39 @@ class ScriptedClient:
             if t is None or t > until:
                 break
             self.now = max(self.now, t)
+            out.extend(self._settle(t))
             out.extend(self._take(t))
         self.now = max(self.now, until)
+        out.extend(self._settle(until))
         out.extend(self._take(until))
         return out
 
     def _take(self, t: float) -> list[Received]:
         data = self.bus.client_read(t)
+        if data:
+            self._last_rx = t
         self.raw += data
         self.decoder.receive_data(data)
         return [Received(t, f) for f in self.decoder.frames()]
+
+    def _settle(self, t: float) -> list[Received]:
+        """A block without STX, taken as the session takes it: once nothing has
+        followed its line end for ``READOUT_TAIL_WAIT`` by ``t``."""
+        taken = self._last_rx + READOUT_TAIL_WAIT
+        if not self.decoder.awaiting_tail or t < taken:
+            return []
+        self.now = max(self.now, taken)
+        return [Received(taken, f) for f in self.decoder.end_of_data()]
 
     def expect(self, *, within: float = 30.0) -> Received:
         """The next frame, arriving within ``within`` seconds."""
         deadline = self.now + within
         while True:
             t = self.bus.next_event()
+            settled = self._settle(deadline if t is None else min(t, deadline))
+            if settled:
+                assert len(settled) == 1, settled
+                return settled[0]
             if t is None or t > deadline:
                 raise AssertionError(f"no frame by {deadline:.3f} s (got {bytes(self.raw)!r})")
             self.now = max(self.now, t)

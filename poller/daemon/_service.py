@@ -27,8 +27,8 @@ log level and endpoint follow. ``state_dir`` cannot change without a restart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
+import gc
 import signal
 from collections.abc import Awaitable, Iterable
 from pathlib import Path
@@ -59,6 +59,7 @@ EXIT_FAILED: Final = 1
 # How long a stopping dispatcher may spend on the write it is in; the rest waits in the spool.
 _SINK_FLUSH_TIMEOUT: Final = 5.0
 _STATUS_INTERVAL: Final = 30.0
+_GC_INTERVAL: Final = 60.0
 
 _log = structlog.get_logger("poller.daemon")
 
@@ -133,11 +134,15 @@ class Daemon:
             self.notifier.send(status=f"start-up failed: {exc}", errno=1)
             await self._shutdown()
             return EXIT_FAILED
+        _freeze_start_up_objects()
         self.notifier.ready(self._summary())
         self.notifier.start_watchdog()
         self.ready.set()
         _log.info("started", status=self._summary())
-        status_task = asyncio.create_task(self._report_status(), name="status")
+        chores = [
+            asyncio.create_task(self._report_status(), name="status"),
+            asyncio.create_task(_collect_garbage(), name="gc"),
+        ]
         try:
             while not self._stop.is_set():
                 await _first(self._stop.wait(), self._reload.wait())
@@ -145,14 +150,15 @@ class Daemon:
                     self._reload.clear()
                     await self._apply_reload()
         finally:
-            status_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await status_task
+            for task in chores:
+                task.cancel()
+            await asyncio.gather(*chores, return_exceptions=True)
             _log.info("stopping")
             self.notifier.stopping()
             await self._shutdown()
             await self.notifier.stop_watchdog()
             self.notifier.close()
+            gc.unfreeze()
         _log.info("stopped")
         return EXIT_OK
 
@@ -355,6 +361,30 @@ def _retention(config: Config) -> Retention:
 
 def _sinks(config: Config) -> list[SinkSettings]:
     return [s for s in config.sinks if isinstance(s, SinkSettings)]
+
+
+def _freeze_start_up_objects() -> None:
+    """Leave what start-up made (modules, configuration, engines) out of the cyclic GC.
+
+    So that ``_collect_garbage`` walks only the daemon's own objects (some 3,000
+    rather than 60,000). Collected first, so that start-up's garbage is not kept.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+async def _collect_garbage() -> None:
+    """A full collection every minute.
+
+    Reference cycles that die old (a failed session's exception, traceback and
+    frames; a failed MQTT connect's client) are freed only by a full collection, and
+    CPython starts one only after ten of the middle generation: in a daemon that
+    allocates little on balance, hours. Until then they pile up; the soak saw RSS
+    grow by some 70 KB a cycle. Once a minute bounds them to a minute's worth.
+    """
+    while True:
+        await asyncio.sleep(_GC_INTERVAL)
+        gc.collect()
 
 
 async def _first(*waits: Awaitable[Any]) -> None:

@@ -121,7 +121,9 @@ class _Runner:
             final = aborted[-1]
             assert isinstance(final, Failed)
             error = LinkLostError(exc.url, exc.reason)
-            error.__cause__ = exc
+            # Without its traceback, whose frames (this one among them) would hold the
+            # error in a cycle: its reason says what happened.
+            error.__cause__ = exc.with_traceback(None)
             return Failed(error=error, result=final.result)
 
     async def _drive(self, actions: list[Action]) -> Done | Failed:

@@ -233,7 +233,12 @@ class ClientSession:
             step()
         except Exception as exc:  # noqa: BLE001 - any failure must become Failed
             error = exc if isinstance(exc, ProtocolError) else UnexpectedError(type(exc).__name__)
-            if error is not exc:
+            if error is exc:
+                # Its frames hold this session, which holds the Failed that holds it: a
+                # cycle that only a full collection frees, and CPython runs those
+                # seldom. Its message says all; an unexpected error keeps its cause's.
+                error.__traceback__ = None
+            else:
                 error.__cause__ = exc
             # A handler that raised after finishing must not leave two endings.
             self._out = [a for a in self._out if not isinstance(a, Done | Failed)]

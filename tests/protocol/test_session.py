@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import gc
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -924,3 +926,23 @@ def test_random_bytes_never_raise(mode: SessionMode, chunks: list[bytes]) -> Non
 def test_protocol_errors_are_the_only_failures() -> None:
     assert issubclass(SessionAbortedError, ProtocolError)
     assert issubclass(UnexpectedError, ProtocolError)
+
+
+def test_a_failed_session_is_freed_without_the_cyclic_collector() -> None:
+    # The error's traceback would hold the session's frames, and the session the
+    # Failed that holds the error: garbage that waits for a full collection.
+    gc.disable()
+    try:
+        session = ClientSession(readout_config())
+        alive = weakref.ref(session)
+        actions = session.start(0.0)
+        while not isinstance(actions[-1], Failed):
+            wait = actions[-1]
+            assert isinstance(wait, Wait)
+            actions = session.timeout(wait.deadline)
+        failed = actions[-1]
+        assert isinstance(failed.error, ProtocolTimeoutError)
+        del session, actions, wait
+        assert alive() is None
+    finally:
+        gc.enable()

@@ -8,14 +8,15 @@ What runs (real timing, real processes):
 * ``iec-poller run`` as a subprocess, every bus on ``every: 30s``, three sinks:
   ``sqlite`` and ``postgresql`` (idempotent: a schema of the soak's own, dropped at
   the end) and ``mqtt`` (QoS 1) on a private Mosquitto on a free port;
-* bus ``faulty``: the in-process simulator (``sim://faulty.yaml``) with a clean
-  meter, a silent one, one whose blocks fail their BCC (``bcc_error_rate``), and one
-  with flipped and dropped bytes (``flip_rate``, ``drop_rate``), all drawn at random
-  from the seed;
+* every bus behind ``iec-poller simulate --tcp`` in a process of its own (a
+  TCP-serial converter), so that the daemon's memory is the daemon's alone: the
+  simulator keeps a log of the line that fills for longer than a soak runs;
+* bus ``faulty``: a clean meter, a silent one, one whose blocks fail their BCC
+  (``bcc_error_rate``), and one with flipped and dropped bytes (``flip_rate``,
+  ``drop_rate``), all drawn at random from the seed;
 * bus ``optical``: a meter whose line echoes every byte (``quirks.echo``; the bus
   has ``echo: true``);
-* bus ``tcp``: ``iec-poller simulate --tcp`` in a process of its own (a TCP-serial
-  converter), three meters;
+* bus ``tcp``: three meters, on the converter that gets unplugged;
 * at random cycles (drawn from ``--seed``): the TCP simulator is SIGKILLed (the
   port unplugged) and started again some seconds later; the broker is SIGKILLed and
   started again; the daemon itself is SIGKILLed and started again on the same state
@@ -38,7 +39,8 @@ What is counted:
 * **lost**: acknowledged keys missing at sqlite or postgresql (must be 0);
 * **duplicated**: rows sharing a key, or one (meter, register, slot) stored under
   two keys, at sqlite or postgresql (must be 0);
-* the daemon's RSS (``/proc/PID/status``) every second, peak per third of the run.
+* the daemon's RSS (``/proc/PID/status``) every second, peak per third of the run,
+  and per daemon process by thirds of its own life (a restart starts a new one).
 
 Prints a table and writes ``soak/results.json``.
 """
@@ -363,9 +365,8 @@ def write_meters(folder: Path, seed: int) -> tuple[Path, Path, Path]:
 
 
 def write_config(
-    folder: Path, files: tuple[Path, Path, Path], tcp_port: int, mqtt_port: int, schema: str
+    folder: Path, ports: dict[str, int], mqtt_port: int, schema: str
 ) -> tuple[Path, int]:
-    faulty, optical, _ = files
     http_port = free_port()
 
     def meters(bus: str) -> str:
@@ -384,10 +385,11 @@ def write_config(
         f"http: {{listen: 127.0.0.1:{http_port}}}\n"
         f"schedules:\n  soak: {{every: {int(INTERVAL)}s}}\n"
         "buses:\n"
-        f"  - name: faulty\n    port: sim://{faulty}\n{engine}    meters:\n{meters('faulty')}"
-        f"  - name: optical\n    port: sim://{optical}\n    echo: true\n{engine}"
-        f"    meters:\n{meters('optical')}"
-        f"  - name: tcp\n    port: socket://127.0.0.1:{tcp_port}\n{engine}"
+        f"  - name: faulty\n    port: socket://127.0.0.1:{ports['faulty']}\n{engine}"
+        f"    meters:\n{meters('faulty')}"
+        f"  - name: optical\n    port: socket://127.0.0.1:{ports['optical']}\n    echo: true\n"
+        f"{engine}    meters:\n{meters('optical')}"
+        f"  - name: tcp\n    port: socket://127.0.0.1:{ports['tcp']}\n{engine}"
         f"    meters:\n{meters('tcp')}"
         "sinks:\n"
         "  - type: sqlite\n    path: readings.sqlite\n"
@@ -433,8 +435,13 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
     schema = f"soak_{uuid.uuid4().hex[:10]}"
     files = write_meters(folder, args.seed)
     broker = Broker(folder)
-    tcp = TcpSimulator(files[2], folder / "simulator.log")
-    config, http_port = write_config(folder, files, tcp.port, broker.port, schema)
+    simulators = {
+        bus: TcpSimulator(file, folder / f"simulator-{bus}.log")
+        for bus, file in zip(("faulty", "optical", "tcp"), files, strict=True)
+    }
+    tcp = simulators["tcp"]
+    ports = {bus: simulator.port for bus, simulator in simulators.items()}
+    config, http_port = write_config(folder, ports, broker.port, schema)
     daemon = DaemonProcess(config, http_port, folder / "daemon.log")
     acknowledged = Acknowledged()
     rss: list[tuple[float, int, int]] = []
@@ -446,7 +453,8 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
     subscriber = Subscriber(broker.port)
     subscriber.start()
     subscriber.connected.wait(10)
-    tcp.start()
+    for simulator in simulators.values():
+        simulator.start()
     daemon.start()
     if not daemon.ready(60):
         raise RuntimeError(f"the daemon did not start; see {folder / 'daemon.log'}")
@@ -509,7 +517,8 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
     time.sleep(1.0)
     subscriber.stop()
     broker.kill()
-    tcp.kill()
+    for simulator in simulators.values():
+        simulator.kill()
     elapsed = time.monotonic() - started
     result = analyse(
         folder, schema, acknowledged, subscriber, outages, first_slot, last_slot, rss, started
@@ -837,7 +846,39 @@ def rss_thirds(rss: list[tuple[float, int, int]], started: float) -> dict[str, A
         "processes": len({pid for _, pid, _ in rss}),
         "last_third_exceeds_first": peaks[2] > peaks[0],
         "growth_mb": round((peaks[2] - peaks[0]) / 1024, 1),
+        "by_process": rss_by_process(rss),
     }
+
+
+def rss_by_process(rss: list[tuple[float, int, int]]) -> list[dict[str, Any]]:
+    """Each daemon process's own RSS, by thirds of its own sampled life.
+
+    The run's thirds mix processes once the daemon is killed: the first third ends
+    with one process at its oldest, the last holds a restarted one at another age.
+    Per process, a growth is the process's own, not the gap between two lives.
+    """
+    lives: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    for when, pid, kib in rss:
+        lives[pid].append((when, kib))
+    out = []
+    for pid, samples in lives.items():
+        first, last = samples[0][0], samples[-1][0]
+        span = max(1e-9, last - first)
+        peaks = [0, 0, 0]
+        for when, kib in samples:
+            third = min(2, int(3 * (when - first) / span))
+            peaks[third] = max(peaks[third], kib)
+        out.append(
+            {
+                "pid": pid,
+                "seconds": round(last - first, 1),
+                "samples": len(samples),
+                "first_mb": round(samples[0][1] / 1024, 2),
+                "last_mb": round(samples[-1][1] / 1024, 2),
+                "peak_mb_by_third": [round(p / 1024, 2) for p in peaks],
+            }
+        )
+    return out
 
 
 def table(result: dict[str, Any]) -> list[str]:
@@ -880,6 +921,11 @@ def table(result: dict[str, Any]) -> list[str]:
             f"the first: {'YES' if rss['last_third_exceeds_first'] else 'no'} "
             f"({rss['growth_mb']:+.1f} MB; {rss['samples']} samples, {rss['processes']} processes)"
         )
+        lines += [
+            f"    process {p['pid']}: {p['seconds']:.0f} s, {p['first_mb']} -> {p['last_mb']} MB, "
+            f"peak per third of its life {p['peak_mb_by_third']}"
+            for p in rss.get("by_process", [])
+        ]
     return lines
 
 

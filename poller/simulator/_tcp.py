@@ -118,15 +118,20 @@ class TcpServer:
         except OSError:
             pass  # reset by the client: the same as a close
         finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-            self._writers.discard(writer)
-            self._handlers.discard(handler)
-            self._busy = False
+            try:
+                pump.cancel()
+                # A pump that met the client's reset first ended with that error.
+                with contextlib.suppress(asyncio.CancelledError, OSError):
+                    await pump
+                writer.close()
+                with contextlib.suppress(OSError):
+                    await writer.wait_closed()
+            finally:
+                # Whatever the hang-up looked like, the line is free for the next
+                # client: a converter left busy refuses every poller after this one.
+                self._writers.discard(writer)
+                self._handlers.discard(handler)
+                self._busy = False
 
     async def _pump(self, writer: asyncio.StreamWriter, wake: asyncio.Event) -> None:
         """Send the client the meters' bytes as the bus says they arrive."""
@@ -134,8 +139,13 @@ class TcpServer:
         while True:
             data = self.bus.client_read(self.clock.now())
             if data:
-                writer.write(data)
-                await writer.drain()
+                try:
+                    writer.write(data)
+                    await writer.drain()
+                except OSError:
+                    # The client is gone: hang up, which ends the handler's read too.
+                    writer.transport.abort()
+                    return
             upcoming = self.bus.next_event()
             now = self.clock.now()
             delay = _TICK if upcoming is None else min(_TICK, max(0.0, (upcoming - now) * scale))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 
 from poller.protocol import DataMessage, OptionSelect, Request, decode_frames
 from poller.simulator import ScaledClock, SimulatedMeter, VirtualBus, get_profile
@@ -109,3 +111,33 @@ async def _close_with_a_client() -> bytes:
 
 def test_closing_the_server_hangs_up_on_the_client() -> None:
     assert asyncio.run(_close_with_a_client()) == b""
+
+
+async def _reset_mid_readout() -> list[tuple[str, bool]]:
+    seen: list[tuple[str, bool]] = []
+    bus = VirtualBus([SimulatedMeter(ZMD, epoch=EPOCH)])
+    server = TcpServer(bus, ScaledClock(0.05), on_connection=lambda p, t: seen.append((p, t)))
+    await server.start()
+    reader, writer = await asyncio.open_connection(*server.address)
+    writer.write(Request(address=ZMD.address).to_bytes())
+    await asyncio.wait_for(reader.readuntil(b"\n"), 2.0)
+    writer.write(OptionSelect.readout("5").to_bytes())
+    await asyncio.wait_for(reader.readuntil(b"\x02"), 2.0)
+    # The client dies while the meter is still sending (a SIGKILLed poller whose
+    # socket the kernel resets): the converter must take the next client.
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+    await asyncio.sleep(0.2)
+    reader, writer = await asyncio.open_connection(*server.address)
+    writer.write(Request(address=ZMD.address).to_bytes())
+    await asyncio.wait_for(reader.readuntil(b"\n"), 2.0)
+    writer.close()
+    await writer.wait_closed()
+    await server.close()
+    return seen
+
+
+def test_a_client_reset_while_the_meter_sends_leaves_the_line_free() -> None:
+    seen = asyncio.run(_reset_mid_readout())
+    assert [taken for _, taken in seen] == [True, True]

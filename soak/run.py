@@ -876,9 +876,28 @@ def rss_by_process(rss: list[tuple[float, int, int]]) -> list[dict[str, Any]]:
                 "first_mb": round(samples[0][1] / 1024, 2),
                 "last_mb": round(samples[-1][1] / 1024, 2),
                 "peak_mb_by_third": [round(p / 1024, 2) for p in peaks],
+                "late_kib_per_min": late_slope(samples),
             }
         )
     return out
+
+
+def late_slope(samples: list[tuple[float, int]]) -> float | None:
+    """The RSS trend over the second half of a process's life, in KiB a minute.
+
+    A least-squares slope, so that one peak does not decide it: an allocator still
+    settling shows a small slope that falls as the run goes on, a leak a steady one.
+    """
+    half = samples[len(samples) // 2 :]
+    if len(half) < 10:
+        return None
+    mean_t = sum(t for t, _ in half) / len(half)
+    mean_k = sum(k for _, k in half) / len(half)
+    var = sum((t - mean_t) ** 2 for t, _ in half)
+    if var == 0:
+        return None
+    cov = sum((t - mean_t) * (k - mean_k) for t, k in half)
+    return round(60 * cov / var, 2)
 
 
 def table(result: dict[str, Any]) -> list[str]:
@@ -924,6 +943,11 @@ def table(result: dict[str, Any]) -> list[str]:
         lines += [
             f"    process {p['pid']}: {p['seconds']:.0f} s, {p['first_mb']} -> {p['last_mb']} MB, "
             f"peak per third of its life {p['peak_mb_by_third']}"
+            + (
+                ""
+                if p.get("late_kib_per_min") is None
+                else f", trend over its second half {p['late_kib_per_min']:+.1f} KiB/min"
+            )
             for p in rss.get("by_process", [])
         ]
     return lines

@@ -58,6 +58,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -833,12 +834,7 @@ def explain(
 def rss_thirds(rss: list[tuple[float, int, int]], started: float) -> dict[str, Any]:
     if not rss:
         return {}
-    end = rss[-1][0]
-    span = max(1e-9, end - started)
-    peaks = [0, 0, 0]
-    for when, _, kib in rss:
-        third = min(2, int(3 * (when - started) / span))
-        peaks[third] = max(peaks[third], kib)
+    peaks = peaks_by_third([(when, kib) for when, _, kib in rss], started)
     mb = [round(p / 1024, 1) for p in peaks]
     return {
         "peak_mb_by_third": mb,
@@ -863,11 +859,7 @@ def rss_by_process(rss: list[tuple[float, int, int]]) -> list[dict[str, Any]]:
     out = []
     for pid, samples in lives.items():
         first, last = samples[0][0], samples[-1][0]
-        span = max(1e-9, last - first)
-        peaks = [0, 0, 0]
-        for when, kib in samples:
-            third = min(2, int(3 * (when - first) / span))
-            peaks[third] = max(peaks[third], kib)
+        peaks = peaks_by_third(samples, first)
         out.append(
             {
                 "pid": pid,
@@ -882,6 +874,16 @@ def rss_by_process(rss: list[tuple[float, int, int]]) -> list[dict[str, Any]]:
     return out
 
 
+def peaks_by_third(samples: list[tuple[float, int]], start: float) -> list[int]:
+    """The highest KiB in each third of the time from ``start`` to the last sample."""
+    span = max(1e-9, samples[-1][0] - start)
+    peaks = [0, 0, 0]
+    for when, kib in samples:
+        third = min(2, int(3 * (when - start) / span))
+        peaks[third] = max(peaks[third], kib)
+    return peaks
+
+
 def late_slope(samples: list[tuple[float, int]]) -> float | None:
     """The RSS trend over the second half of a process's life, in KiB a minute.
 
@@ -891,13 +893,11 @@ def late_slope(samples: list[tuple[float, int]]) -> float | None:
     half = samples[len(samples) // 2 :]
     if len(half) < 10:
         return None
-    mean_t = sum(t for t, _ in half) / len(half)
-    mean_k = sum(k for _, k in half) / len(half)
-    var = sum((t - mean_t) ** 2 for t, _ in half)
-    if var == 0:
+    try:
+        fit = statistics.linear_regression([t for t, _ in half], [k for _, k in half])
+    except statistics.StatisticsError:  # every sample at one instant
         return None
-    cov = sum((t - mean_t) * (k - mean_k) for t, k in half)
-    return round(60 * cov / var, 2)
+    return round(60 * fit.slope, 2)
 
 
 def table(result: dict[str, Any]) -> list[str]:

@@ -85,6 +85,12 @@ def test_metrics_from_a_bus_with_a_silent_meter_and_health_codes() -> None:
     assert m[("iec_poller_session_duration_seconds_count", (("bus", "bus-1"),))] == 3
     assert m[("iec_poller_bus_busy_seconds_total", (("bus", "bus-1"),))] > 1.0
     assert m[("iec_poller_spool_depth", (("sink", "sqlite"),))] == 42
+    # The process's own series, as every Prometheus exporter has them.
+    assert m[("process_resident_memory_bytes", ())] > 10 * 2**20
+    assert m[("process_open_fds", ())] >= 3
+    assert m[("process_cpu_seconds_total", ())] > 0
+    assert any(name == "python_info" for name, _ in m)
+    assert any(name == "python_gc_collections_total" for name, _ in m)
     assert pages[1][0] == 200
     assert json.loads(pages[1][2]) == {"buses": [{"name": "bus-1"}]}
     assert pages[2][0] == 503

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Final
 
 from poller.config import ConfigError, load_config
-from poller.daemon import Daemon, configure_logging
+from poller.daemon import Daemon, configure_logging, fix_mmap_threshold
 
 from ._help import RawDescriptionHelpFormatter
 
@@ -58,6 +58,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    fix_mmap_threshold()
     try:
         config = load_config(args.config)
     except ConfigError as exc:

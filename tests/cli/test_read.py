@@ -345,3 +345,21 @@ def test_no_event_loop_is_left_behind() -> None:
     read("sim://lg-zmd?clock=manual")
     with pytest.raises(RuntimeError):
         asyncio.get_running_loop()
+
+
+def test_read_imports_neither_the_daemon_nor_the_sinks() -> None:
+    # A fresh interpreter, as a technician's shell starts one: the daemon's
+    # configuration models, sinks and their clients are half a second of imports.
+    probe = (
+        "import sys\n"
+        "from poller.cli import main\n"
+        "main(['read', '/nonexistent/tty', '--timeout', '1'])\n"
+        "heavy = ('poller.config', 'poller.daemon', 'poller.sinks', 'poller.simulator',\n"
+        "         'pydantic', 'asyncpg', 'aiomqtt', 'prometheus_client', 'yaml')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
+    assert "port unavailable" in done.stderr

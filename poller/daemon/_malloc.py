@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 from typing import Final
 
 __all__ = ["MMAP_THRESHOLD", "fix_mmap_threshold"]
@@ -29,7 +28,7 @@ _M_MMAP_THRESHOLD: Final = -3  # from <malloc.h>
 
 def fix_mmap_threshold() -> bool:
     """Fix glibc's mmap threshold at its default; whether this call set it."""
-    if platform.libc_ver()[0] != "glibc":
+    if not _is_glibc():
         return False
     if "MALLOC_MMAP_THRESHOLD_" in os.environ or "mmap_threshold" in os.environ.get(
         "GLIBC_TUNABLES", ""
@@ -42,3 +41,10 @@ def fix_mmap_threshold() -> bool:
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+
+
+def _is_glibc() -> bool:
+    try:
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    except (ValueError, OSError):
+        return False  # no such name: not glibc

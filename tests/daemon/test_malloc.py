@@ -4,14 +4,15 @@ blocks of its size into the heap (see ``poller/daemon/_malloc.py``)."""
 from __future__ import annotations
 
 import os
-import platform
 import subprocess
 import sys
 
 import pytest
 
+from poller.daemon._malloc import _is_glibc
+
 pytestmark = pytest.mark.skipif(
-    platform.libc_ver()[0] != "glibc", reason="glibc's malloc only (nothing to set elsewhere)"
+    not _is_glibc(), reason="glibc's malloc only (nothing to set elsewhere)"
 )
 
 # Frees a 4 MiB block (mmapped at any threshold), then asks for 1 MiB and prints how

@@ -3,7 +3,7 @@
 ``Daemon(config, path).run()`` runs until SIGTERM or SIGINT and reloads on SIGHUP;
 ``configure_logging`` sets up structlog; ``Notifier`` speaks systemd's notify
 protocol; ``Metrics`` and ``StatusServer`` serve ``/metrics`` and ``/healthz``;
-``fix_mmap_threshold`` keeps glibc's heap from creeping over months.
+``fix_mmap_threshold`` keeps glibc's heap from creeping as the daemon runs.
 """
 
 from ._http import Health, StatusServer

@@ -37,7 +37,7 @@ from poller.protocol import Value
 from poller.readings import Reading, ReadingBatch
 from poller.sinks import SinkContext, build_sink, sink_config_models
 from poller.spool import Spool, SpoolDispatcher
-from poller.transport import Backoff
+from poller.util import Backoff
 
 from .common import fmt, spread
 

@@ -52,8 +52,8 @@ from poller.transport import (
     PortOptions,
     SerialPort,
     port_for_url,
-    redact_url,
 )
+from poller.util import redact_url
 
 from ._help import RawDescriptionHelpFormatter
 

@@ -20,8 +20,8 @@ from poller.transport import (
     PortUnavailableError,
     RS485Options,
     port_for_url,
-    redact_url,
 )
+from poller.util import redact_url
 
 from ._meters import BackoffConfig, MeterConfig, MeterOptions, build_meter_settings
 from ._schedules import ScheduleRef

@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, model_validator
 from poller.engine import MeterMode, MeterSettings
 from poller.protocol import LineFraming, Mode, scheme_names
 from poller.schedule import get_zone
-from poller.transport import Backoff
+from poller.util import Backoff
 
 from ._schedules import ScheduleRef
 from ._secrets import SecretFileRef, to_password

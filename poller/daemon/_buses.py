@@ -20,7 +20,8 @@ from poller.engine import (
     OnBatch,
     SessionGate,
 )
-from poller.transport import Port, PortError, port_for_url, redact_url
+from poller.transport import Port, PortError, port_for_url
+from poller.util import redact_url
 
 __all__ = ["BusRuntime", "start_bus"]
 

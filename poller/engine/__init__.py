@@ -7,7 +7,7 @@ profile reads; ``run_session`` executes one protocol session against a ``Port``;
 frames for the log of a failed session.
 """
 
-from poller.transport import Backoff
+from poller.util import Backoff
 
 from ._batches import BatchPlan, build_batch
 from ._cursor import CursorStore, MemoryCursorStore, ProfileRange, plan_profile_read

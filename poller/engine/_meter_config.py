@@ -26,7 +26,7 @@ from poller.protocol import (
 )
 from poller.protocol._constants import MAX_REPEATS, MODE_C_RATES
 from poller.protocol._session_config import DEFAULT_PUSH_TIMEOUT, DEFAULT_REPLY_TIMEOUT
-from poller.transport import Backoff
+from poller.util import Backoff
 
 __all__ = ["MeterMode", "MeterSettings"]
 

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from poller.transport import Backoff
+from poller.util import Backoff
 
 from ._recorder import DEFAULT_SIZE
 

@@ -27,7 +27,7 @@ from typing import Final, Protocol
 import httpx
 
 from poller.readings import Reading
-from poller.transport import redact_url
+from poller.util import redact_url
 
 from ._contract import Rejection, WriteResult
 

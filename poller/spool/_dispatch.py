@@ -33,7 +33,7 @@ import structlog
 
 from poller.readings import ReadingBatch
 from poller.sinks import Sink, WriteResult, select_readings
-from poller.transport import Backoff
+from poller.util import Backoff
 
 from ._errors import SpoolClosedError, SpoolError
 from ._spool import Spool

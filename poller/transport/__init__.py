@@ -9,8 +9,7 @@ from ._clock import MonotonicClock
 from ._echo import EchoFilter
 from ._options import PortOptions, RS485Options
 from ._port import Clock, Port, PortClosedError, PortError, PortUnavailableError
-from ._reconnect import Backoff, FailureCallback, ReconnectingPort, open_with_backoff
-from ._redact import redact_url
+from ._reconnect import FailureCallback, ReconnectingPort, open_with_backoff
 from ._rfc2217 import Rfc2217Port
 from ._serial import SerialPort
 from ._sim import FilteredPort
@@ -19,7 +18,6 @@ from ._tcp import TcpPort
 from ._url import PortFactory, open_port, port_for_url, register_scheme
 
 __all__ = [
-    "Backoff",
     "Clock",
     "EchoFilter",
     "FailureCallback",
@@ -40,6 +38,5 @@ __all__ = [
     "open_port",
     "open_with_backoff",
     "port_for_url",
-    "redact_url",
     "register_scheme",
 ]

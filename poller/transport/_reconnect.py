@@ -6,58 +6,23 @@ but the bus must resume by itself once the line is back, without hammering a
 device node that is not there or a converter that is still booting: each failed
 open waits longer (exponential, capped), with jitter so that the buses behind one
 converter do not retry in lockstep. Every failure goes to a callback, for logs and
-metrics; this module logs nothing itself.
+metrics; this module logs nothing itself. The schedule is ``poller.util.Backoff``.
 """
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from poller.protocol import LineFraming
+from poller.util import Backoff
 
 from ._port import Clock, Port, PortClosedError, PortError
 
-__all__ = ["Backoff", "FailureCallback", "ReconnectingPort", "open_with_backoff"]
+__all__ = ["FailureCallback", "ReconnectingPort", "open_with_backoff"]
 
 FailureCallback = Callable[[PortError, int, float], None]
 """Called with the error, the number of failures in a row, and the wait before the next try."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Backoff:
-    """Waits of ``initial * factor**(n-1)`` seconds, capped at ``maximum``, +/- ``jitter``.
-
-    The one backoff of the product: ports reopening (with jitter, so the buses behind
-    one converter do not retry in lockstep) and meters retried by the bus engine
-    (without, as one bus serialises them anyway).
-    """
-
-    initial: float = 1.0
-    maximum: float = 60.0
-    factor: float = 2.0
-    jitter: float = 0.1
-    """Fraction of the wait drawn at random either way."""
-
-    def __post_init__(self) -> None:
-        finite = all(math.isfinite(v) for v in (self.initial, self.maximum, self.factor))
-        if not finite or not 0 <= self.initial <= self.maximum or self.factor < 1:
-            raise ValueError("backoff needs 0 <= initial <= maximum and factor >= 1")
-        if not 0 <= self.jitter < 1:
-            raise ValueError("backoff jitter must be at least 0 and below 1")
-
-    def delay(self, failures: int, rng: random.Random | None = None) -> float:
-        """The wait after the ``failures``-th failure in a row (1 for the first; 0: none)."""
-        if failures <= 0:
-            return 0.0
-        exponent = min(failures - 1, 64)  # 2**64 s is forever enough
-        base = min(self.maximum, self.initial * self.factor**exponent)
-        if not self.jitter:
-            return base
-        spread = (rng or random).uniform(-self.jitter, self.jitter)
-        return base * (1 + spread)
 
 
 async def open_with_backoff(

@@ -42,12 +42,12 @@ from typing import Any, Final
 from serialx import BaseSerialTransport, Parity, SerialException, StopBits, create_serial_connection
 
 from poller.protocol import LineFraming, wire_time
+from poller.util import redact_url, scrub, secrets_of
 
 from ._clock import MonotonicClock
 from ._echo import EchoFilter
 from ._options import PortOptions
 from ._port import Clock, PortClosedError, PortUnavailableError
-from ._redact import redact_url, scrub, secrets_of
 
 __all__ = ["LINE_ERRORS", "SIGN_ON_BAUD", "StreamPort", "describe_error"]
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 from serialx import BaseSerialTransport
 
 from poller.protocol import LineFraming
+from poller.util import network_target, redact_url
 
 from ._options import PortOptions
 from ._port import Clock, PortUnavailableError
-from ._redact import network_target, redact_url
 from ._stream import StreamPort
 
 __all__ = ["NetworkPort", "TcpPort"]

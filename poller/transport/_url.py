@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
+from poller.util import redact_url
+
 from ._options import PortOptions
 from ._port import Port, PortUnavailableError
-from ._redact import redact_url
 from ._rfc2217 import Rfc2217Port
 from ._serial import SerialPort
 from ._sim import sim_port

@@ -20,7 +20,8 @@ from poller.config import (
 from poller.engine import EngineOptions, MeterMode, ReadKind
 from poller.protocol import LineFraming, Mode, Password
 from poller.schedule import CronSchedule, DailySchedule, EverySchedule, get_zone
-from poller.transport import Backoff, PortOptions, RS485Options
+from poller.transport import PortOptions, RS485Options
+from poller.util import Backoff
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -21,7 +21,7 @@ from poller.protocol import Password
 from poller.readings import Reading, ReadingBatch
 from poller.sinks import Sink
 from poller.spool import Spool, SpoolDispatcher
-from poller.transport import Backoff
+from poller.util import Backoff
 from tests.engine.helpers import Rig, rig, settings, spec
 from tests.engine.simport import EPOCH
 

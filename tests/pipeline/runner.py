@@ -31,7 +31,8 @@ from poller.engine import BusEngine, MeterSettings
 from poller.readings import ReadingBatch
 from poller.sinks import SinkContext, build_sink, sink_config_models
 from poller.spool import Spool, SpoolDispatcher
-from poller.transport import Backoff, port_for_url
+from poller.transport import port_for_url
+from poller.util import Backoff
 
 SLOT0 = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 METERS = 4

@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 
 from poller.readings import Reading, ReadingBatch
 from poller.sinks import Rejection, SinkSettings, SinkUnavailableError, WriteResult
-from poller.transport import Backoff
+from poller.util import Backoff
 
 NO_WAIT = Backoff(initial=0.0, maximum=0.0, factor=1.0, jitter=0.0)
 

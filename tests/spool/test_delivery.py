@@ -14,7 +14,7 @@ from structlog.testing import capture_logs
 from poller.readings import ReadingBatch
 from poller.sinks import Sink, SinkContext, SinkSettings, WriteResult, build_sink
 from poller.spool import Spool, SpoolDispatcher
-from poller.transport import Backoff
+from poller.util import Backoff
 
 from ..sinks.helpers import batch, run
 from .helpers import NO_WAIT, ScriptedSettings, ScriptedSink, keys

@@ -11,7 +11,6 @@ import pytest
 
 from poller.protocol import LineFraming, wire_time
 from poller.transport import (
-    Backoff,
     PortClosedError,
     PortOptions,
     PortUnavailableError,
@@ -22,6 +21,7 @@ from poller.transport import (
 )
 from poller.transport import _serial as serial_module
 from poller.transport._serial import _output_pending
+from poller.util import Backoff
 
 from .helpers import BarePty, bare_pty, mode_c_readout, served_meter
 

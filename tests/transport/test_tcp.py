@@ -11,13 +11,13 @@ import pytest
 
 from poller.protocol import LineFraming, wire_time
 from poller.transport import (
-    Backoff,
     PortClosedError,
     PortUnavailableError,
     TcpPort,
     open_port,
     open_with_backoff,
 )
+from poller.util import Backoff
 
 
 class Converter:

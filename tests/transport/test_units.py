@@ -10,7 +10,6 @@ import pytest
 from poller.protocol import LineFraming
 from poller.simulator import ManualClock
 from poller.transport import (
-    Backoff,
     EchoFilter,
     PortClosedError,
     PortError,
@@ -19,10 +18,9 @@ from poller.transport import (
     ReconnectingPort,
     open_with_backoff,
     port_for_url,
-    redact_url,
     register_scheme,
 )
-from poller.transport._redact import scrub, secrets_of
+from poller.util import Backoff, redact_url, scrub, secrets_of
 
 
 def test_echo_is_dropped_however_it_is_split() -> None:

@@ -2,7 +2,7 @@
 
 Converters reached over a network are sometimes named with a user and password
 (``rfc2217://user:secret@host:port``) or a ``password=`` query parameter. Every
-string a port shows (its ``url``, the reason in its errors) goes through here.
+string a port or a sink shows (its ``url``, the reason in its errors) goes through here.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ import asyncio
 from typing import Final
 
 from poller.protocol import (
+    INITIAL_BAUD,
     Action,
     ClientSession,
     Done,
@@ -41,9 +42,9 @@ from poller.protocol import (
     SessionAbortedError,
     SetLine,
     Wait,
-    char_time,
+    burst_gap,
+    may_end_message,
 )
-from poller.protocol._constants import INITIAL_BAUD
 from poller.transport import Port, PortError
 
 from ._errors import LinkLostError, SessionDeadlineError
@@ -51,25 +52,11 @@ from ._recorder import FlightRecorder
 
 __all__ = ["run_session"]
 
-_BURST_GAP_CHARS: Final = 1.5
-# Below the shortest reaction time (20 ms), so batching never delays an answer.
-_MAX_BURST_GAP: Final = 0.015
 # A burst longer than this is handed over in pieces (a meter streaming junk).
 _MAX_BURST_BYTES: Final = 4096
 _ABORT_POLL: Final = 0.25
 # A session that has not ended after this many steps is a bug, not a slow meter.
 _MAX_STEPS: Final = 1_000_000
-
-
-def _may_end_message(buffer: bytearray) -> bool:
-    """Whether the bytes so far could be a whole message: a line end, a block's
-    ETX or EOT with its BCC, or a lone ACK or NAK."""
-    last = buffer[-1]
-    if last == 0x0A:
-        return True
-    if len(buffer) >= 2 and buffer[-2] in (0x03, 0x04):
-        return True
-    return len(buffer) == 1 and last in (0x06, 0x15)
 
 
 class _Stop(Exception):  # noqa: N818 - control flow, never escapes this module
@@ -181,12 +168,12 @@ class _Runner:
 
     async def _burst(self, data: bytes, wait: Wait) -> list[Action]:
         first = last = self.clock.now()
-        gap = min(_BURST_GAP_CHARS * char_time(self.baud), _MAX_BURST_GAP)
+        gap = burst_gap(self.baud)
         buffer = bytearray(data)
         # A meter streaming a long block is handed over every _ABORT_POLL seconds, so a
         # stop is seen within that time, not after the block (seconds at 4800 Bd).
         while len(buffer) < _MAX_BURST_BYTES and last - first < _ABORT_POLL:
-            if _may_end_message(buffer):
+            if may_end_message(buffer):
                 # Handed over at once: waiting out the gap would add up to 15 ms (at
                 # 300 Bd) to our answer, or to the end of a read. A line end inside a
                 # readout only hands the session that line a little early.

@@ -21,7 +21,15 @@ from ._actions import (
 )
 from ._capture import Framing, Telegram, decode_capture, telegrams_from_frames
 from ._checksums import bcc, crc16
-from ._constants import char_time, wire_time
+from ._constants import (
+    BURST_GAP_CHARS,
+    INITIAL_BAUD,
+    MAX_BURST_GAP,
+    burst_gap,
+    char_time,
+    may_end_message,
+    wire_time,
+)
 from ._datasets import (
     DataBlock,
     DataSet,
@@ -106,6 +114,9 @@ from ._values import (
 
 __all__ = [
     "BREAK",
+    "BURST_GAP_CHARS",
+    "INITIAL_BAUD",
+    "MAX_BURST_GAP",
     "NEED_DATA",
     "Ack",
     "Action",
@@ -171,6 +182,7 @@ __all__ = [
     "Wait",
     "WriteRequest",
     "bcc",
+    "burst_gap",
     "char_time",
     "combine_meter_time",
     "crc16",
@@ -179,6 +191,7 @@ __all__ = [
     "format_data_block",
     "format_meter_time",
     "get_scheme",
+    "may_end_message",
     "normalize_address",
     "parse_data_block",
     "parse_meter_time",

@@ -98,6 +98,15 @@ METER_INACTIVITY_MAX: Final = 120.0
 # Repeats before giving up (clause 6.4.7, figure 23).
 MAX_REPEATS: Final = 3
 
+# Not the standard's: how a client hands received bytes on. Characters of one message
+# follow each other at once (a continuous transmission, clause 6.3), so a pause of more
+# than a character time or so means the sender has stopped for now; 1.5 leaves room
+# for a UART's jitter. Capped below the shortest reaction time (REACTION_TIME_FAST_MIN,
+# 20 ms), so waiting out a pause never makes an answer late; at 300 Bd 1.5 characters
+# would be 50 ms.
+BURST_GAP_CHARS: Final = 1.5
+MAX_BURST_GAP: Final = 0.015
+
 # Battery wake-up (annex B.1): NULs at 300 Bd for 2.1-2.3 s, then 1.5-1.7 s of silence.
 WAKE_UP_DURATION: Final = 2.2
 WAKE_UP_PAUSE: Final = 1.6
@@ -113,3 +122,23 @@ def char_time(baud: int) -> float:
 def wire_time(nbytes: int, baud: int) -> float:
     """Seconds that ``nbytes`` characters occupy on the wire at ``baud``."""
     return nbytes * BITS_PER_CHAR / baud
+
+
+def burst_gap(baud: int) -> float:
+    """The pause at ``baud`` after which bytes received so far are handed on."""
+    return min(BURST_GAP_CHARS * char_time(baud), MAX_BURST_GAP)
+
+
+def may_end_message(buffer: bytes | bytearray) -> bool:
+    """Whether ``buffer`` (not empty) could end with a whole message (clause 6.3).
+
+    A line end (every message of the identification, option select and readout
+    lines ends with CR LF), a block's ETX or EOT followed by its BCC, or a lone
+    ACK or NAK. Only a hint: a line end inside a readout is no message end.
+    """
+    last = buffer[-1]
+    if last == LF:
+        return True
+    if len(buffer) >= 2 and buffer[-2] in (ETX, EOT):
+        return True
+    return len(buffer) == 1 and last in (ACK, NAK)

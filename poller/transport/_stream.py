@@ -41,7 +41,7 @@ from typing import Any, Final
 
 from serialx import BaseSerialTransport, Parity, SerialException, StopBits, create_serial_connection
 
-from poller.protocol import LineFraming, wire_time
+from poller.protocol import INITIAL_BAUD, LineFraming, wire_time
 from poller.util import redact_url, scrub, secrets_of
 
 from ._clock import MonotonicClock
@@ -49,10 +49,8 @@ from ._echo import EchoFilter
 from ._options import PortOptions
 from ._port import Clock, PortClosedError, PortUnavailableError
 
-__all__ = ["LINE_ERRORS", "SIGN_ON_BAUD", "StreamPort", "describe_error"]
+__all__ = ["LINE_ERRORS", "StreamPort", "describe_error"]
 
-SIGN_ON_BAUD: Final = 300
-"""Every session starts at 300 Bd 7E1 (STD 5)."""
 # What we keep of input nobody reads; a meter's longest message is far shorter.
 _MAX_BUFFER: Final = 1 << 16
 _CLOSE_TIMEOUT: Final = 2.0
@@ -118,7 +116,7 @@ class StreamPort:
         self._rx = bytearray()
         self._arrived = asyncio.Event()
         self._gone: str | None = None
-        self._baud = SIGN_ON_BAUD
+        self._baud = INITIAL_BAUD
         self._framing = LineFraming.BITS_7E1
         self._busy_until = 0.0
         self._fresh = False
@@ -159,7 +157,7 @@ class StreamPort:
         self._rx.clear()
         self.echo.reset()
         self._gone = None
-        self._baud, self._framing = SIGN_ON_BAUD, LineFraming.BITS_7E1
+        self._baud, self._framing = INITIAL_BAUD, LineFraming.BITS_7E1
         self._busy_until = self._clock.now()
         self._fresh = True
         receiver = _Receiver(self)
@@ -169,7 +167,7 @@ class StreamPort:
                 asyncio.get_running_loop(),
                 lambda: receiver,
                 self._target,
-                baudrate=SIGN_ON_BAUD,
+                baudrate=INITIAL_BAUD,
                 parity=Parity.EVEN,
                 stopbits=StopBits.ONE,
                 exclusive=self.options.exclusive,

@@ -348,9 +348,9 @@ Outcome = tuple[ReadingBatch, Done | Failed]
 
 async def _read(request: _Request, recorder: FlightRecorder, *, timeout: float) -> Outcome:
     port = port_for_url(request.url, options=request.options)
-    if isinstance(port, SerialPort):
+    if isinstance(port.inner, SerialPort):
         # Nothing else runs on this loop, so no worker thread is needed to open.
-        port.open_in_worker = False
+        port.inner.open_in_worker = False
     try:
         async with asyncio.timeout(timeout):
             await port.open()

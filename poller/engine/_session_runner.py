@@ -10,10 +10,9 @@ The session says what to do and when; the runner does it on the port's clock:
   old rate, never from a driver's "drained"), then reconfigure.
 * ``Wait``: read until bytes come or the deadline passes. Bytes that follow each
   other closely are handed over as one burst, stamped with the time the last one
-  arrived. The burst gap is 1.5 character times (a continuous transmission delivers
-  its next character within one) but never more than ``_MAX_BURST_GAP``: the session
-  answers tr after that stamp, and tr can be 20 ms, so waiting longer than that for
-  a character that is not coming would make our answer late.
+  arrived: the port's ``read_burst`` (``poller.transport.GatheringPort``, which every
+  port is read through; the gap is ``poller.protocol.burst_gap`` at the rate last
+  set), so this is the same gathering that suppresses echo, not another on top.
 
 Two deadlines sit above the session's own. The overall ``deadline`` stops a meter
 that dribbles a byte every second (each one legally extends the inter-character
@@ -33,7 +32,6 @@ import asyncio
 from typing import Final
 
 from poller.protocol import (
-    INITIAL_BAUD,
     Action,
     ClientSession,
     Done,
@@ -42,18 +40,14 @@ from poller.protocol import (
     SessionAbortedError,
     SetLine,
     Wait,
-    burst_gap,
-    may_end_message,
 )
-from poller.transport import Port, PortError
+from poller.transport import Port, PortError, gathering_port
 
 from ._errors import LinkLostError, SessionDeadlineError
 from ._recorder import FlightRecorder
 
 __all__ = ["run_session"]
 
-# A burst longer than this is handed over in pieces (a meter streaming junk).
-_MAX_BURST_BYTES: Final = 4096
 _ABORT_POLL: Final = 0.25
 # A session that has not ended after this many steps is a bug, not a slow meter.
 _MAX_STEPS: Final = 1_000_000
@@ -89,14 +83,13 @@ class _Runner:
         recorder: FlightRecorder,
         abort: asyncio.Event | None,
     ) -> None:
-        self.port = port
+        self.port = gathering_port(port)
         self.clock = port.clock
         self.session = session
         self.deadline = deadline
         self.started = self.clock.now()
         self.recorder = recorder
         self.abort = abort
-        self.baud = INITIAL_BAUD
 
     async def run(self) -> Done | Failed:
         try:
@@ -146,7 +139,6 @@ class _Runner:
         await self.clock.sleep_until(line.at)
         self.recorder.line(self.clock.now(), line.baud, line.framing)
         await self.port.set_line(line.baud, line.framing)
-        self.baud = line.baud
 
     def _check_stop(self, now: float) -> None:
         if self.abort is not None and self.abort.is_set():
@@ -162,32 +154,12 @@ class _Runner:
                 return self.session.timeout(now)
             self._check_stop(now)
             until = min(wait.deadline, self.deadline, now + _ABORT_POLL)
-            data = await self.port.read(until)
-            if data:
-                return await self._burst(data, wait)
-
-    async def _burst(self, data: bytes, wait: Wait) -> list[Action]:
-        first = last = self.clock.now()
-        gap = burst_gap(self.baud)
-        buffer = bytearray(data)
-        # A meter streaming a long block is handed over every _ABORT_POLL seconds, so a
-        # stop is seen within that time, not after the block (seconds at 4800 Bd).
-        while len(buffer) < _MAX_BURST_BYTES and last - first < _ABORT_POLL:
-            if may_end_message(buffer):
-                # Handed over at once: waiting out the gap would add up to 15 ms (at
-                # 300 Bd) to our answer, or to the end of a read. A line end inside a
-                # readout only hands the session that line a little early.
-                break
-            limit = min(last + gap, self.deadline)
-            if self.clock.now() >= limit:
-                break
-            more = await self.port.read(limit)
-            if not more:
-                break
-            buffer += more
-            last = self.clock.now()
-        self.recorder.received(last, bytes(buffer))
-        return self.session.receive_data(bytes(buffer), last)
+            # A meter streaming a long block is handed over every _ABORT_POLL seconds,
+            # so a stop is seen within that time, not after the block (seconds at 4800 Bd).
+            burst = await self.port.read_burst(until, limit=self.deadline, span=_ABORT_POLL)
+            if burst.data:
+                self.recorder.received(burst.at, burst.data)
+                return self.session.receive_data(burst.data, burst.at)
 
     async def _abort(self, *, deadline: bool) -> Failed:
         now = self.clock.now()

@@ -1,27 +1,31 @@
 """Ports: the byte carriers under the bus engine (serial devices, TCP, the simulator).
 
-``open_port(url, options=PortOptions(...))`` opens any of them by URL; the engine
-sees only the ``Port`` protocol. See ``_stream.py`` for the timing rules every port
-keeps (wire-time arithmetic, no-op line changes, lost lines).
+``open_port(url, options=PortOptions(...))`` opens any of them by URL, wrapped in
+the one ``GatheringPort`` that suppresses echo and gathers reads for every scheme;
+the engine sees only the ``Port`` protocol. See ``_stream.py`` for the timing rules
+every raw port keeps (wire-time arithmetic, no-op line changes, lost lines) and
+``_gathering.py`` for when received bytes are handed on.
 """
 
 from ._clock import MonotonicClock
 from ._echo import EchoFilter
+from ._gathering import MAX_BURST_BYTES, Burst, GatheringPort, gathering_port
 from ._options import PortOptions, RS485Options
 from ._port import Clock, Port, PortClosedError, PortError, PortUnavailableError
 from ._reconnect import FailureCallback, ReconnectingPort, open_with_backoff
 from ._rfc2217 import Rfc2217Port
 from ._serial import SerialPort
-from ._sim import FilteredPort
 from ._stream import StreamPort
 from ._tcp import TcpPort
-from ._url import PortFactory, open_port, port_for_url, register_scheme
+from ._url import PortFactory, open_port, port_for_url, raw_port_for_url, register_scheme
 
 __all__ = [
+    "MAX_BURST_BYTES",
+    "Burst",
     "Clock",
     "EchoFilter",
     "FailureCallback",
-    "FilteredPort",
+    "GatheringPort",
     "MonotonicClock",
     "Port",
     "PortClosedError",
@@ -35,8 +39,10 @@ __all__ = [
     "SerialPort",
     "StreamPort",
     "TcpPort",
+    "gathering_port",
     "open_port",
     "open_with_backoff",
     "port_for_url",
+    "raw_port_for_url",
     "register_scheme",
 ]

@@ -30,6 +30,8 @@ class RS485Options:
 class PortOptions:
     """How to treat one port; the defaults fit a USB RS-485 adapter that does not echo.
 
+    ``echo`` and ``inter_byte_read`` are applied by the ``GatheringPort`` around the
+    raw port, alike for every scheme; the raw ports take the rest.
     ``echo``: the line returns what we send (optical heads, two-wire adapters that
     hear themselves, PROTOCOL.md 9); our bytes are dropped from what is read.
     ``rs485``: switch the kernel driver to RS-485 mode where it has one; ports that

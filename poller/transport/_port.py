@@ -84,7 +84,8 @@ class Port(Protocol):
     async def read(self, deadline: float) -> bytes:
         """Bytes received so far, waiting until some arrive or ``deadline`` passes (b"").
 
-        Echo suppression, where configured, happens here: our own bytes never come back.
+        A raw port returns every byte it received, our echo too; the ``GatheringPort``
+        around it drops the echo where configured.
         """
         ...
 

@@ -3,9 +3,10 @@
 Theory of operation
 -------------------
 serialx opens the line and pushes what it receives into ``_Receiver``; we keep our
-own receive buffer so that ``read(deadline)`` can wait on the port's clock, echo
-suppression sees every byte exactly once, and ``reset_input`` can drop what we hold
-as well as what the OS holds.
+own receive buffer so that ``read(deadline)`` can wait on the port's clock and
+``reset_input`` can drop what we hold as well as what the OS holds. Echo suppression
+and gathering are not this layer's: ``GatheringPort`` (``_gathering.py``) does them
+for every port alike.
 
 Wire time is ours, not the driver's: ``write`` returns
 ``max(driver drain, start + characters * 10 / baud)``, where ``start`` is the later
@@ -45,7 +46,6 @@ from poller.protocol import INITIAL_BAUD, LineFraming, wire_time
 from poller.util import redact_url, scrub, secrets_of
 
 from ._clock import MonotonicClock
-from ._echo import EchoFilter
 from ._options import PortOptions
 from ._port import Clock, PortClosedError, PortUnavailableError
 
@@ -120,7 +120,6 @@ class StreamPort:
         self._framing = LineFraming.BITS_7E1
         self._busy_until = 0.0
         self._fresh = False
-        self.echo = EchoFilter()
         self.overflows = 0
         """Bytes dropped because nobody read them (the oldest go first)."""
 
@@ -155,7 +154,6 @@ class StreamPort:
                 return
             await self.close()
         self._rx.clear()
-        self.echo.reset()
         self._gone = None
         self._baud, self._framing = INITIAL_BAUD, LineFraming.BITS_7E1
         self._busy_until = self._clock.now()
@@ -205,8 +203,6 @@ class StreamPort:
         start = max(self._clock.now(), self._busy_until)
         end = start + wire_time(len(data), self._baud)
         self._busy_until = end
-        if self.options.echo:
-            self.echo.expect(data)
         try:
             transport.write(data)
             drained = await self._drain(transport, end)
@@ -217,7 +213,6 @@ class StreamPort:
     async def read(self, deadline: float) -> bytes:
         while True:
             if self._rx:
-                await self._gather(deadline)
                 data = bytes(self._rx)
                 self._rx.clear()
                 return data
@@ -281,7 +276,6 @@ class StreamPort:
     def _discard_input(self, transport: BaseSerialTransport) -> None:
         self._flush_os_input(transport)
         self._rx.clear()
-        self.echo.reset()
 
     def _reason(self, exc: BaseException) -> str:
         return describe_error(exc, self._secrets)
@@ -298,23 +292,7 @@ class StreamPort:
             raise PortClosedError(self._url, self._gone)
         return self._transport
 
-    async def _gather(self, deadline: float) -> None:
-        """Keep collecting while bytes follow within ``inter_byte_read`` seconds."""
-        gap = self.options.inter_byte_read
-        while gap > 0 and self._gone is None:
-            timeout = min(gap, deadline - self._clock.now())
-            if timeout <= 0:
-                return
-            self._arrived.clear()
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._arrived.wait()
-            except TimeoutError:
-                return
-
     def _received(self, data: bytes) -> None:
-        if self.options.echo:
-            data = self.echo.feed(data)
         if not data:
             return
         self._rx += data

@@ -13,6 +13,7 @@ from typing import Final
 
 from poller.util import redact_url
 
+from ._gathering import GatheringPort
 from ._options import PortOptions
 from ._port import Port, PortUnavailableError
 from ._rfc2217 import Rfc2217Port
@@ -20,10 +21,14 @@ from ._serial import SerialPort
 from ._sim import sim_port
 from ._tcp import TcpPort
 
-__all__ = ["PortFactory", "open_port", "port_for_url", "register_scheme"]
+__all__ = ["PortFactory", "open_port", "port_for_url", "raw_port_for_url", "register_scheme"]
 
 PortFactory = Callable[[str, PortOptions], Port]
-"""Builds an unopened port from the whole URL and the port's options."""
+"""Builds an unopened raw port from the whole URL and the port's options.
+
+Echo suppression and gathering are not the factory's: ``port_for_url`` wraps what
+it returns in a ``GatheringPort`` with the same options.
+"""
 
 _DEVICE: Final = ""  # the registry key of URLs without a scheme
 _SCHEMES: dict[str, PortFactory] = {}
@@ -50,8 +55,18 @@ def register_scheme(scheme: str, factory: PortFactory) -> Callable[[], None]:
     return unregister
 
 
-def port_for_url(url: str, *, options: PortOptions | None = None) -> Port:
-    """The port ``url`` names, not yet opened; ``PortUnavailableError`` if none can be."""
+def port_for_url(url: str, *, options: PortOptions | None = None) -> GatheringPort:
+    """The port ``url`` names, not yet opened; ``PortUnavailableError`` if none can be.
+
+    Whatever the scheme, the raw port comes wrapped in a ``GatheringPort`` that
+    applies the options' echo suppression and gathering (``.inner`` is the raw one).
+    """
+    options = options or PortOptions()
+    return GatheringPort(raw_port_for_url(url, options=options), options)
+
+
+def raw_port_for_url(url: str, *, options: PortOptions | None = None) -> Port:
+    """The port the factory registered for ``url``'s scheme builds, unwrapped."""
     scheme, sep, _ = url.partition("://")
     key = scheme.lower() if sep else _DEVICE
     factory = _SCHEMES.get(key)
@@ -60,7 +75,7 @@ def port_for_url(url: str, *, options: PortOptions | None = None) -> Port:
     return factory(url, options or PortOptions())
 
 
-async def open_port(url: str, *, options: PortOptions | None = None) -> Port:
+async def open_port(url: str, *, options: PortOptions | None = None) -> GatheringPort:
     """``port_for_url``, opened (300 Bd 7E1, exclusive unless the options say not)."""
     port = port_for_url(url, options=options)
     await port.open()

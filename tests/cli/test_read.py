@@ -218,10 +218,11 @@ def _ack_gap(monkeypatch: pytest.MonkeyPatch, *args: str) -> float:
     opened: list[SimulatedPort] = []
 
     def capture(url: str, *, options: PortOptions) -> object:
-        port = port_for_url(url, options=options)
+        wrapped = port_for_url(url, options=options)
+        port = wrapped.inner
         assert isinstance(port, SimulatedPort)
         opened.append(port)
-        return port
+        return wrapped
 
     monkeypatch.setattr(cli_read, "port_for_url", capture)
     status, _, err = read(MT174, "--format", "json", *args)

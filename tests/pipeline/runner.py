@@ -66,7 +66,7 @@ async def main(state: Path, cycles: int, time_scale: float) -> None:
     state.mkdir(parents=True, exist_ok=True)
     journal = Journal(state / "journal.jsonl")
     port = port_for_url(f"sim://lg-zmd?count={METERS}&time_scale={time_scale}")
-    simulated: Any = port  # a sim:// port shows its bus, and so the meters' addresses
+    simulated: Any = port.inner  # a sim:// port shows its bus, and so the meters' addresses
     addresses = [meter.spec.address for meter in simulated.bus.meters]
     context = SinkContext(state_dir=state)
     models = sink_config_models()

@@ -18,7 +18,7 @@ def test_mode_c_readout_with_the_baud_switch_carried_to_the_converter() -> None:
             url = f"rfc2217://installer:t0p-s3cret@127.0.0.1:{server.port}"
             port = await open_port(url, options=PortOptions(inter_byte_read=0.02))
             try:
-                assert isinstance(port, Rfc2217Port)
+                assert isinstance(port.inner, Rfc2217Port)
                 assert "t0p-s3cret" not in port.url + repr(port)
                 result = await mode_c_readout(port)
                 # The server set the pty to 9600 Bd, where the simulator saw it.

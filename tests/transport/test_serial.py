@@ -11,6 +11,7 @@ import pytest
 
 from poller.protocol import LineFraming, wire_time
 from poller.transport import (
+    GatheringPort,
     PortClosedError,
     PortOptions,
     PortUnavailableError,
@@ -31,7 +32,7 @@ def test_mode_c_readout_with_baud_switch_that_the_simulator_accepts() -> None:
         async with served_meter() as server:
             port = await open_port(server.path)
             try:
-                assert isinstance(port, SerialPort)
+                assert isinstance(port.inner, SerialPort)
                 seen: list[int] = []
 
                 async def check_300() -> None:
@@ -145,7 +146,8 @@ def test_input_from_before_the_first_message_after_an_open_is_dropped(in_worker:
 def test_echo_suppression_on_a_line_that_hears_itself() -> None:
     async def run() -> None:
         async with bare_pty() as pty:
-            port = SerialPort(pty.path, options=PortOptions(echo=True, inter_byte_read=0.05))
+            options = PortOptions(echo=True, inter_byte_read=0.05)
+            port = GatheringPort(SerialPort(pty.path), options)
             await port.open()
             try:
                 await port.write(b"/?!\r\n")

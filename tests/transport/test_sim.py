@@ -8,7 +8,7 @@ import dataclasses
 from poller.protocol import Request
 from poller.simulator import ManualClock, SimulatedMeter, VirtualBus
 from poller.simulator._url import SimulatedPort
-from poller.transport import FilteredPort, PortOptions, port_for_url
+from poller.transport import GatheringPort, PortOptions, port_for_url, raw_port_for_url
 
 from .helpers import EPOCH, ZMD, mode_c_readout, read_until
 
@@ -35,10 +35,10 @@ def test_echo_of_a_head_that_hears_itself_is_dropped() -> None:
     echoing = dataclasses.replace(ZMD, quirks=dataclasses.replace(ZMD.quirks, echo=True))
     clock = ManualClock()
 
-    def port(echo: bool) -> FilteredPort:
+    def port(echo: bool) -> GatheringPort:
         bus = VirtualBus([SimulatedMeter(echoing, epoch=EPOCH)])
         inner = SimulatedPort("sim://echoing", bus, clock)
-        return FilteredPort(inner, PortOptions(echo=echo, inter_byte_read=0.05))
+        return GatheringPort(inner, PortOptions(echo=echo, inter_byte_read=0.05))
 
     async def run() -> None:
         plain = port(echo=False)
@@ -62,7 +62,7 @@ def test_echo_of_a_head_that_hears_itself_is_dropped() -> None:
 
 
 def test_sim_port_without_options_is_the_simulators_own() -> None:
-    assert isinstance(port_for_url("sim://lg-zmd?clock=manual"), SimulatedPort)
+    assert isinstance(raw_port_for_url("sim://lg-zmd?clock=manual"), SimulatedPort)
     assert isinstance(
-        port_for_url("sim://lg-zmd?clock=manual", options=PortOptions(echo=True)), FilteredPort
+        port_for_url("sim://lg-zmd?clock=manual", options=PortOptions(echo=True)), GatheringPort
     )

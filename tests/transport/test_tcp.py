@@ -62,7 +62,7 @@ def test_bytes_both_ways_and_set_line_only_changes_the_arithmetic() -> None:
         async with converter() as (_, port_number):
             port = await open_port(f"socket://127.0.0.1:{port_number}")
             try:
-                assert isinstance(port, TcpPort)
+                assert isinstance(port.inner, TcpPort)
                 t0 = port.clock.now()
                 end = await port.write(b"hello")
                 assert end - t0 == pytest.approx(wire_time(5, 300), abs=0.01)

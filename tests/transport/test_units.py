@@ -18,6 +18,7 @@ from poller.transport import (
     ReconnectingPort,
     open_with_backoff,
     port_for_url,
+    raw_port_for_url,
     register_scheme,
 )
 from poller.util import Backoff, redact_url, scrub, secrets_of
@@ -82,7 +83,7 @@ def test_scheme_registry_dispatches_and_unregisters() -> None:
 
     unregister = register_scheme("fake", factory)
     try:
-        port = port_for_url("fake://x", options=PortOptions(echo=True))
+        port = raw_port_for_url("fake://x", options=PortOptions(echo=True))
         assert isinstance(port, ManualPort)
         assert made == [("fake://x", PortOptions(echo=True))]
     finally:

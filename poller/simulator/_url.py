@@ -18,6 +18,9 @@ talks and at once when it stops, as a USB adapter's latency timer does; see
 
 The port is a ``poller.transport.Port``: it opens like a serial adapter at 300 Bd
 7E1 and its clock is the simulation's, so the bus engine runs on simulated time.
+The transport finds it through the ``iec_poller.transports`` entry point ``sim``
+(``sim_port``), as it finds any other package's scheme: it never imports the
+simulator itself.
 """
 
 from __future__ import annotations
@@ -27,14 +30,14 @@ from typing import Final
 from urllib.parse import parse_qsl, urlsplit
 
 from poller.protocol import LineFraming
-from poller.transport import PortClosedError, PortUnavailableError
+from poller.transport import PortClosedError, PortOptions, PortUnavailableError
 
 from ._bus import VirtualBus
 from ._config import ConfigFileError
 from ._inprocess import Clock, InProcessTransport, ManualClock, ScaledClock
 from ._setup import build_bus, select_meters
 
-__all__ = ["SCHEME", "SimulatedPort", "open_simulated_port"]
+__all__ = ["SCHEME", "SimulatedPort", "open_simulated_port", "sim_port"]
 
 SCHEME: Final = "sim"
 _KEYS: Final = frozenset({"count", "seed", "time_scale", "clock", "epoch", "rx_latency"})
@@ -110,6 +113,15 @@ def open_simulated_port(url: str) -> SimulatedPort:
     except ValueError as exc:
         raise PortUnavailableError(url, str(exc)) from exc
     return SimulatedPort(url, bus, clock)
+
+
+def sim_port(url: str, options: PortOptions) -> SimulatedPort:
+    """The ``iec_poller.transports`` entry point of ``sim://`` (a ``PortFactory``).
+
+    The options are the ``GatheringPort``'s that ``port_for_url`` puts around this
+    port (echo, gathering); nothing of them is the simulated line's own.
+    """
+    return open_simulated_port(url)
 
 
 def _parse(target: str, query_text: str) -> tuple[VirtualBus, Clock]:

@@ -1,4 +1,4 @@
-"""Ports: the byte carriers under the bus engine (serial devices, TCP, the simulator).
+"""Ports: the byte carriers under the bus engine (serial devices, TCP, plug-ins: the simulator).
 
 ``open_port(url, options=PortOptions(...))`` opens any of them by URL, wrapped in
 the one ``GatheringPort`` that suppresses echo and gathers reads for every scheme;
@@ -17,9 +17,19 @@ from ._rfc2217 import Rfc2217Port
 from ._serial import SerialPort
 from ._stream import StreamPort
 from ._tcp import TcpPort
-from ._url import PortFactory, open_port, port_for_url, raw_port_for_url, register_scheme
+from ._url import (
+    ENTRY_POINT_GROUP,
+    PortFactory,
+    load_scheme,
+    open_port,
+    port_for_url,
+    port_schemes,
+    raw_port_for_url,
+    register_scheme,
+)
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "MAX_BURST_BYTES",
     "Burst",
     "Clock",
@@ -40,9 +50,11 @@ __all__ = [
     "StreamPort",
     "TcpPort",
     "gathering_port",
+    "load_scheme",
     "open_port",
     "open_with_backoff",
     "port_for_url",
+    "port_schemes",
     "raw_port_for_url",
     "register_scheme",
 ]

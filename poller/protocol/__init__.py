@@ -30,15 +30,7 @@ from ._datasets import (
     parse_data_block,
     scan_data_block,
 )
-from ._decoder import (
-    NEED_DATA,
-    Check,
-    Frame,
-    FrameDecoder,
-    NeedData,
-    Role,
-    decode_frames,
-)
+from ._decoder import FrameDecoder, decode_frames
 from ._errors import (
     AuthenticationError,
     ChecksumError,
@@ -50,6 +42,7 @@ from ._errors import (
     RetriesExhaustedError,
     SessionStateError,
 )
+from ._frames import NEED_DATA, NEED_TAIL, Check, Frame, NeedData, Role
 from ._messages import (
     BREAK,
     Ack,
@@ -107,6 +100,7 @@ from ._values import (
 __all__ = [
     "BREAK",
     "NEED_DATA",
+    "NEED_TAIL",
     "Ack",
     "Action",
     "AuthenticationError",

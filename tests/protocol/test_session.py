@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from poller.protocol import (
     BREAK,
     AuthenticationError,
+    Check,
     ChecksumError,
     Command,
     CommandKind,
@@ -24,12 +25,14 @@ from poller.protocol import (
     FramingError,
     Identification,
     Mode,
+    Password,
     ProtocolError,
     ProtocolTimeoutError,
     RemoteError,
     RetriesExhaustedError,
     SessionStateError,
     push_telegram,
+    register_scheme,
     wire_time,
 )
 from poller.protocol import _session as session_module
@@ -45,8 +48,6 @@ from poller.protocol._actions import (
     Wait,
 )
 from poller.protocol._constants import BREAK_GUARD_TIME, READOUT_TAIL_WAIT, WAKE_UP_PAUSE
-from poller.protocol._decoder import Check
-from poller.protocol._passwords import Password, register_scheme
 from poller.protocol._session import TRANSITIONS, ClientSession
 from poller.protocol._session_config import (
     DEFAULT_REPLY_TIMEOUT,

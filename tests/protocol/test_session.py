@@ -35,7 +35,7 @@ from poller.protocol import (
     register_scheme,
     wire_time,
 )
-from poller.protocol import _session as session_module
+from poller.protocol import _commands as commands_module
 from poller.protocol._actions import (
     Done,
     Failed,
@@ -700,7 +700,7 @@ def test_any_exception_in_a_transition_becomes_failed_with_b0(
     def explode(text: str) -> tuple[object, ...]:
         raise RuntimeError("parser bug")
 
-    monkeypatch.setattr(session_module, "parse_datasets", explode)
+    monkeypatch.setattr(commands_module, "parse_datasets", explode)
     reply = DataMessage(data="1.8.0(1*kWh)").to_bytes()
     trace = run(programming_config(), [SLOW_IDENT, P0, ACK, reply])
     failed = trace.final

@@ -17,38 +17,38 @@ from poller.protocol import (
     AuthenticationError,
     Check,
     ChecksumError,
+    ClientSession,
     Command,
     CommandKind,
     DataMessage,
+    Done,
     End,
     ErrorMessage,
+    Failed,
     FramingError,
     Identification,
+    LineFraming,
     Mode,
     Password,
     ProtocolError,
     ProtocolTimeoutError,
     RemoteError,
     RetriesExhaustedError,
+    Send,
+    SessionAbortedError,
     SessionStateError,
+    SetLine,
+    State,
+    UnexpectedError,
+    UnsupportedModeError,
+    Wait,
     push_telegram,
     register_scheme,
     wire_time,
 )
 from poller.protocol import _commands as commands_module
-from poller.protocol._actions import (
-    Done,
-    Failed,
-    LineFraming,
-    Send,
-    SessionAbortedError,
-    SetLine,
-    UnexpectedError,
-    UnsupportedModeError,
-    Wait,
-)
 from poller.protocol._constants import BREAK_GUARD_TIME, READOUT_TAIL_WAIT, WAKE_UP_PAUSE
-from poller.protocol._session import TRANSITIONS, ClientSession
+from poller.protocol._session import TRANSITIONS
 from poller.protocol._session_config import (
     DEFAULT_REPLY_TIMEOUT,
     ReadRequest,
@@ -56,7 +56,7 @@ from poller.protocol._session_config import (
     SessionMode,
     WriteRequest,
 )
-from poller.protocol._session_events import TERMINAL, Event, State
+from poller.protocol._session_events import TERMINAL, Event
 
 from .helpers import SILENCE, Reply, Responder, ScriptItem, Trace, drive
 

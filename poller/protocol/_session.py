@@ -41,8 +41,9 @@ Failures: a bad readout BCC or silence repeats the *whole sign-on* (B0 first if 
 programming mode, back to 300 Bd, a guard pause, the request again: state GUARD),
 because a readout cannot be asked for again any other way; within programming a bad
 block gets a NAK and a NAK or silence gets our message repeated. Each of these has
-its own budget of ``max_repeats`` repeats (so 1 + max_repeats attempts). An error
-reply fails one command and the session goes on with the next.
+its own budget of ``max_repeats`` repeats, so 1 + max_repeats attempts
+(``_repeats.RepeatBudget``). An error reply fails one command and the session goes
+on with the next.
 
 Timing rules (clause 6.4, annex A): when a send may go out (tr after the meter's last
 byte, never before our previous bytes left the wire) and when a baud switch happens
@@ -133,6 +134,7 @@ from ._messages import (
     Request,
     UnframedData,
 )
+from ._repeats import RepeatBudget
 from ._session_config import SessionConfig, SessionMode
 from ._session_events import (
     TERMINAL,
@@ -182,10 +184,7 @@ class ClientSession:
         self._capped = False
         self._fallback_300 = False
         self._blocks: list[str] = []
-        # Repeat budgets: sign-ons for the session, one step's for the rest.
-        self._sign_on_repeats = 0
-        self._step_repeats = 0
-        self._repeats = 0
+        self._budget = RepeatBudget(config.max_repeats)
         self._readout: Readout | None = None
         self._commands = CommandCursor(config.commands)
 
@@ -331,7 +330,7 @@ class ClientSession:
             baud=self._data_baud,
             readout=self._readout,
             commands=tuple(self._commands.results),
-            repeats=self._repeats,
+            repeats=self._budget.total,
             bus_free_at=bus_free_at,
             break_sent=self._break_last,
         )
@@ -372,7 +371,7 @@ class ClientSession:
         self._decoder.reset()
         self._blocks = []
         self._capped = False
-        self._step_repeats = 0
+        self._budget.new_step()
         if self.config.wake_up:
             self._send(bytes([NUL]) * WAKE_UP_NULS, now, f"wake-up ({WAKE_UP_NULS} NUL)")
             pause_from = self._line.last_send_end
@@ -399,17 +398,15 @@ class ClientSession:
 
     def _repeat_sign_on(self, now: float, cause: ProtocolError) -> None:
         """Start over from the request: the only way to have a readout sent again."""
-        if self._sign_on_repeats >= self.config.max_repeats:
+        if not self._budget.repeat_sign_on():
             if isinstance(cause, ProtocolTimeoutError):
                 raise cause
             raise RetriesExhaustedError(
-                what="sign-on", attempts=self._sign_on_repeats + 1, last=cause
+                what="sign-on", attempts=self._budget.sign_on_attempts, last=cause
             )
         if self._capped:
             # A standard meter stays at 300 Bd when asked for a Z it did not offer.
             self._fallback_300 = True
-        self._sign_on_repeats += 1
-        self._repeats += 1
         if self._programming_started:
             self._send_break(now)
         at = self._set_line(INITIAL_BAUD, now)
@@ -502,7 +499,7 @@ class ClientSession:
     def _on_readout_partial(self, frame: Frame | None, now: float) -> None:
         message = expect(frame, DataMessage)
         self._blocks.append(message.data)
-        self._step_repeats = 0
+        self._budget.new_step()
         self._send_and_wait(
             State.AWAIT_READOUT, Ack().to_bytes(), self._answer_at(now), "ACK", "next readout block"
         )
@@ -515,11 +512,9 @@ class ClientSession:
 
     def _nak_or(self, now: float, give_up: Callable[[], None]) -> None:
         """Ask for a garbled message again, or ``give_up`` when the budget is spent."""
-        if self._step_repeats >= self.config.max_repeats:
+        if not self._budget.repeat_step():
             give_up()
             return
-        self._step_repeats += 1
-        self._repeats += 1
         self._send_and_wait(
             self.state, Nak().to_bytes(), self._answer_at(now), "NAK", self._waiting_for
         )
@@ -527,11 +522,9 @@ class ClientSession:
     def _repeat_or(self, now: float, give_up: Callable[[], None]) -> None:
         """Send our last message again, or ``give_up`` when the budget is spent."""
         last = self._last_send
-        if last is None or self._step_repeats >= self.config.max_repeats:
+        if last is None or not self._budget.repeat_step():
             give_up()
             return
-        self._step_repeats += 1
-        self._repeats += 1
         self._send_and_wait(
             self.state,
             last.data,
@@ -543,7 +536,7 @@ class ClientSession:
 
     def _on_operand(self, frame: Frame | None, now: float) -> None:
         message = expect(frame, Command)
-        self._step_repeats = 0
+        self._budget.new_step()
         password = self.config.password
         if password is None:
             self._start_commands(now)  # some meters need none (PROTOCOL.md 6)
@@ -571,7 +564,7 @@ class ClientSession:
 
         def give_up() -> None:
             raise RetriesExhaustedError(
-                what="P0 operand", attempts=self._step_repeats + 1, last=checksum_error(frame)
+                what="P0 operand", attempts=self._budget.step_attempts, last=checksum_error(frame)
             )
 
         self._nak_or(now, give_up)
@@ -585,7 +578,7 @@ class ClientSession:
     def _on_password_nak(self, frame: Frame | None, now: float) -> None:
         # A NAK is also "your frame was garbled": repeat before calling it a refusal.
         def give_up() -> None:
-            raise AuthenticationError(f"NAK after {self._step_repeats + 1} attempts")
+            raise AuthenticationError(f"NAK after {self._budget.step_attempts} attempts")
 
         self._repeat_or(now, give_up)
 
@@ -625,7 +618,7 @@ class ClientSession:
             self._send_break(self._answer_at(now))
             self._finish(now)
             return
-        self._step_repeats = 0
+        self._budget.new_step()
         self._send_and_wait(
             State.AWAIT_REPLY,
             command_for(request).to_bytes(),
@@ -642,7 +635,7 @@ class ClientSession:
     def _on_reply_partial(self, frame: Frame | None, now: float) -> None:
         message = expect(frame, DataMessage)
         self._commands.add_block(message.data)
-        self._step_repeats = 0
+        self._budget.new_step()
         self._send_and_wait(
             State.AWAIT_REPLY, Ack().to_bytes(), self._answer_at(now), "ACK", self._waiting_for
         )
@@ -666,7 +659,7 @@ class ClientSession:
             self._commands.record(
                 error=RetriesExhaustedError(
                     what=self._commands.current.name,
-                    attempts=self._step_repeats + 1,
+                    attempts=self._budget.step_attempts,
                     last=checksum_error(frame),
                 )
             )
@@ -678,7 +671,7 @@ class ClientSession:
         def give_up() -> None:
             self._commands.record(
                 error=RetriesExhaustedError(
-                    what=self._commands.current.name, attempts=self._step_repeats + 1
+                    what=self._commands.current.name, attempts=self._budget.step_attempts
                 )
             )
             self._next_command(now)

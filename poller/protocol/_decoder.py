@@ -57,13 +57,13 @@ __all__ = ["FrameDecoder", "decode_frames"]
 _MASK_TABLE: Final = bytes(b & 0x7F for b in range(256))
 _SLASH: Final = 0x2F
 _QUESTION: Final = 0x3F
+_BANG: Final = 0x21
 # Longest identification line we wait for: 3 + 1 + escapes + ident, with room for
 # the long idents real meters send.
 _MAX_IDENT_LINE: Final = 128
 _MAX_REQUEST: Final = 2 + 32 + 3
 _OPTION_SELECT_TAIL: Final = re.compile(rb"[0-9A-Za-z]{3}\r\n")
 _OPTION_SELECT_PREFIX: Final = re.compile(rb"[0-9A-Za-z]{0,3}\r?\Z")
-_BANG: Final = 0x21
 _COMMAND_KINDS: Final = frozenset(kind.value.encode("ascii")[0] for kind in CommandKind)
 _ALNUM: Final = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _FRAME_CHAR: Final = re.compile(rb"[\x01-\x04/]")  # SOH, STX, ETX, EOT, "/"

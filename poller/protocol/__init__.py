@@ -38,15 +38,7 @@ from ._datasets import (
     parse_data_block,
     scan_data_block,
 )
-from ._decoder import (
-    NEED_DATA,
-    Check,
-    Frame,
-    FrameDecoder,
-    NeedData,
-    Role,
-    decode_frames,
-)
+from ._decoder import FrameDecoder, decode_frames
 from ._errors import (
     AuthenticationError,
     ChecksumError,
@@ -58,6 +50,7 @@ from ._errors import (
     RetriesExhaustedError,
     SessionStateError,
 )
+from ._frames import NEED_DATA, NEED_TAIL, Check, Frame, NeedData, Role
 from ._messages import (
     BREAK,
     Ack,
@@ -118,6 +111,7 @@ __all__ = [
     "INITIAL_BAUD",
     "MAX_BURST_GAP",
     "NEED_DATA",
+    "NEED_TAIL",
     "Ack",
     "Action",
     "AuthenticationError",

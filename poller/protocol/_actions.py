@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from ._constants import wire_time
 from ._datasets import DataSet
-from ._decoder import Check
 from ._errors import ProtocolError
+from ._frames import Check
 from ._messages import Identification, Mode
 
 __all__ = [

@@ -12,7 +12,8 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ._decoder import Check, Frame, decode_frames
+from ._decoder import decode_frames
+from ._frames import Check, Frame
 from ._messages import Command, DataMessage, Identification, UnframedData
 
 __all__ = ["Framing", "Telegram", "decode_capture", "telegrams_from_frames"]

@@ -12,7 +12,9 @@ Between frames the decoder *hunts*: it drops every byte that cannot start a fram
 (line noise, 0x7F, NUL, the tail of an echoed option select) and counts them. A frame
 starts with ``/`` (request or identification), STX (data message), SOH (command),
 ACK or NAK. After an identification, a client also accepts a data block that comes
-without STX (modes A and D, P1 telegrams, meters that skip STX), ending at ``!``.
+without STX (modes A and D, P1 telegrams, meters that skip STX), ending at ``!``:
+``_unframed.scan_unframed`` decides those, and may answer ``NEED_TAIL`` (see
+``_frames``) when only the byte after the block's line end can say whether it is whole.
 
 Every byte is masked to seven bits first: on a port opened at 8N1, a 7E1 meter's
 parity lands in bit 7 (``/`` reads as 0xAF), and the mask recovers the text. Checksums
@@ -30,12 +32,12 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Final
 
-from ._checksums import bcc, crc16
+from ._checksums import bcc
 from ._constants import ACK, EOT, ETX, LF, NAK, SOH, STX
 from ._errors import FramingError, InvalidMessageError
+from ._frames import NEED_DATA, NEED_TAIL, Check, Frame, NeedData, Role
 from ._messages import (
     Ack,
     Command,
@@ -47,10 +49,10 @@ from ._messages import (
     Nak,
     OptionSelect,
     Request,
-    UnframedData,
 )
+from ._unframed import BLANK, Skip, scan_unframed
 
-__all__ = ["NEED_DATA", "Check", "Frame", "FrameDecoder", "NeedData", "Role", "decode_frames"]
+__all__ = ["FrameDecoder", "decode_frames"]
 
 _MASK_TABLE: Final = bytes(b & 0x7F for b in range(256))
 _SLASH: Final = 0x2F
@@ -62,62 +64,10 @@ _MAX_IDENT_LINE: Final = 128
 _MAX_REQUEST: Final = 2 + 32 + 3
 _OPTION_SELECT_TAIL: Final = re.compile(rb"[0-9A-Za-z]{3}\r\n")
 _OPTION_SELECT_PREFIX: Final = re.compile(rb"[0-9A-Za-z]{0,3}\r?\Z")
-_UNFRAMED_STOP: Final = re.compile(rb"[!/\x01-\x04]")
-_HEX_DIGITS: Final = frozenset(b"0123456789ABCDEFabcdef")
-_BLANK: Final = frozenset(b"\r\n\x00\x7f ")
-_BLANK_RUN: Final = re.compile(rb"[\r\n\x00\x7f ]*")
 _COMMAND_KINDS: Final = frozenset(kind.value.encode("ascii")[0] for kind in CommandKind)
 _ALNUM: Final = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _FRAME_CHAR: Final = re.compile(rb"[\x01-\x04/]")  # SOH, STX, ETX, EOT, "/"
 _ENDS: Final = {ETX: End.ETX, EOT: End.EOT}
-
-
-class Role(enum.Enum):
-    """Which side's messages a decoder reads."""
-
-    CLIENT = "client"
-    """Decodes what meters send (a client's receiver)."""
-    METER = "meter"
-    """Decodes what clients send (a meter's, or the simulator's, receiver)."""
-
-
-class Check(enum.Enum):
-    """Outcome of a frame's block check character or CRC16."""
-
-    OK = "ok"
-    BAD = "bad"
-    ABSENT = "absent"
-    """The frame carries no checksum (single characters, mode D, plain readouts)."""
-    MISSING = "missing"
-    """The stream ended before the frame's checksum or end arrived."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Frame:
-    """One decoded frame with the bytes it came from and its checksum outcome."""
-
-    message: Message
-    raw: bytes
-    check: Check
-    computed: int | None = None
-    received: int | None = None
-
-
-class NeedData:
-    """Sentinel type: the decoder needs more bytes before it can return a frame."""
-
-    _instance: NeedData | None = None
-
-    def __new__(cls) -> NeedData:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "NEED_DATA"
-
-
-NEED_DATA: Final = NeedData()
 
 
 class _State(enum.Enum):
@@ -141,11 +91,7 @@ class FrameDecoder:
         self._state = _State.HUNTING
         self._ident_raw = b""
         self._after_ack = False
-        self.awaiting_tail = False
-        """The last ``next_frame`` found a block without STX whole up to its line end:
-        only the next byte says whether it is whole (anything but ETX) or a framed block
-        that lost its STX (ETX). The session decides how long to wait for that byte;
-        with none, ``end_of_data`` takes the block as it is."""
+        self._waiting: NeedData = NEED_DATA
 
     # -- public API -----------------------------------------------------------------
 
@@ -155,7 +101,7 @@ class FrameDecoder:
         self._buffer += data if data.isascii() else data.translate(_MASK_TABLE)
 
     def next_frame(self) -> Frame | NeedData:
-        """The next complete frame, or ``NEED_DATA``."""
+        """The next complete frame, ``NEED_DATA``, or ``NEED_TAIL`` (see ``_frames``)."""
         return self._next(final=False)
 
     def end_of_data(self) -> list[Frame]:
@@ -179,12 +125,25 @@ class FrameDecoder:
         self._state = _State.HUNTING
         self._ident_raw = b""
         self._after_ack = False
-        self.awaiting_tail = False
+        self._waiting = NEED_DATA
 
     @property
     def buffered(self) -> int:
         """Bytes held for a frame that is not complete yet."""
         return len(self._buffer)
+
+    @property
+    def waiting(self) -> NeedData:
+        """Why the last ``next_frame`` (or ``frames``) stopped: ``NEED_DATA`` or ``NEED_TAIL``.
+
+        For callers that iterate ``frames()`` and so never see the sentinel itself.
+        """
+        return self._waiting
+
+    @property
+    def awaiting_tail(self) -> bool:
+        """``waiting is NEED_TAIL``: a block without STX waits for the byte after it."""
+        return self._waiting is NEED_TAIL
 
     # -- decoding ---------------------------------------------------------------------
 
@@ -196,7 +155,7 @@ class FrameDecoder:
             yield frame
 
     def _next(self, *, final: bool) -> Frame | NeedData:
-        self.awaiting_tail = False
+        self._waiting = NEED_DATA
         buf = self._buffer
         while buf:
             if self._after_ack:
@@ -207,17 +166,14 @@ class FrameDecoder:
                 break
             first = buf[0]
             if self._state is _State.AFTER_IDENT and self.role is Role.CLIENT:
-                if first in _BLANK:
-                    # Blank line (mode D, P1) or LF LF after the ident: part of a block.
-                    pass
-                elif first in (STX, SOH, ACK, NAK, _SLASH):
-                    pass
-                elif 0x20 < first < 0x7F:
+                # Blank lines (mode D, P1, LF LF after the ident) or text: a block
+                # without STX may start here.
+                if first in BLANK or (0x20 < first < 0x7F and first != _SLASH):
                     found = self._unframed(final=final)
                     if found is None:
                         continue
                     return found
-                else:
+                if first not in (STX, SOH, ACK, NAK, _SLASH):
                     self._discard(1)
                     continue
             result = self._frame_at_start(first, final=final)
@@ -238,10 +194,6 @@ class FrameDecoder:
         if first == NAK:
             self._consume(1)
             return Frame(message=Nak(), raw=bytes([NAK]), check=Check.ABSENT)
-        if self._state is _State.AFTER_IDENT and first in _BLANK:
-            # Blanks after an identification may start an unframed block; keep them
-            # until we know (they belong to a P1 telegram's CRC).
-            return self._blank_after_ident(final=final)
         self._discard(1)
         return None
 
@@ -259,6 +211,23 @@ class FrameDecoder:
     def _discard(self, n: int) -> None:
         del self._buffer[:n]
         self.discarded += n
+
+    def _unframed(self, *, final: bool) -> Frame | NeedData | None:
+        """Apply ``scan_unframed``'s verdict on the buffer; None means 'skipped'."""
+        found = scan_unframed(
+            self._buffer, ident_raw=self._ident_raw, final=final, max_frame=self.max_frame
+        )
+        if isinstance(found, Frame):
+            del self._buffer[: len(found.raw)]
+            self._state = _State.HUNTING
+            return found
+        if isinstance(found, Skip):
+            self._discard(found.count)
+            if found.hunt:
+                self._state = _State.HUNTING
+            return None
+        self._waiting = found
+        return found
 
     def _drop_echoed_option_select(self, *, final: bool) -> NeedData | None:
         """After an ACK in client role, drop the ``V Z Y CR LF`` of our own echo."""
@@ -403,111 +372,6 @@ class FrameDecoder:
             self._state = _State.HUNTING
         if isinstance(message, Command):
             self._state = _State.HUNTING
-        return Frame(message=message, raw=raw, check=check, computed=computed, received=received)
-
-    def _blank_after_ident(self, *, final: bool) -> Frame | NeedData | None:
-        buf = self._buffer
-        match = _BLANK_RUN.match(buf, 0, self.max_frame)
-        i = match.end() if match is not None else 0
-        if i >= self.max_frame:
-            # No block can start with a run of blanks as long as a whole frame: give it
-            # up as _unframed does, so that line noise cannot grow the buffer.
-            self._discard(1)
-            self._state = _State.HUNTING
-            return None
-        if i == len(buf):
-            if final:
-                self._discard(i)
-                return None
-            return NEED_DATA
-        nxt = buf[i]
-        if 0x20 < nxt < 0x7F and nxt != _SLASH:
-            return self._unframed(final=final)
-        # A framed message follows: the blanks were only line ends.
-        self._discard(i)
-        return None
-
-    def _unframed(self, *, final: bool) -> Frame | NeedData | None:
-        buf = self._buffer
-        stop = _UNFRAMED_STOP.search(buf, 0, self.max_frame)
-        if stop is not None:
-            i = stop.start()
-            if buf[i] == _BANG:
-                return self._unframed_end(i, final=final)
-            if b")" not in buf[:i]:
-                # Not a block, only noise before a frame: e.g. the last character of
-                # our own option select, echoed and garbled by the baud switch.
-                self._discard(i)
-                return None
-            # A new frame begins: the block was cut short.
-            return self._emit_unframed(i, None, i, Check.MISSING)
-        if len(buf) >= self.max_frame:
-            self._discard(1)
-            self._state = _State.HUNTING
-            return None
-        if final:
-            return self._emit_unframed(len(buf), None, len(buf), Check.MISSING)
-        return NEED_DATA
-
-    def _unframed_end(self, bang: int, *, final: bool) -> Frame | NeedData | None:
-        buf = self._buffer
-        j = bang + 1
-        while j < len(buf) and j - bang <= 4 and buf[j] in _HEX_DIGITS:
-            j += 1
-        crc_text = bytes(buf[bang + 1 : j])
-        if j < len(buf):
-            if buf[j] == 0x0D:
-                if j + 1 >= len(buf) and not final:
-                    return NEED_DATA
-                size = j + 2 if j + 1 < len(buf) and buf[j + 1] == LF else j + 1
-            elif buf[j] == LF:
-                size = j + 1
-            else:
-                # "!" not followed by a line end: not a CRC, the block ends at "!".
-                crc_text = b""
-                size = bang + 1
-        else:
-            if not final:
-                return NEED_DATA
-            size = j
-        if len(crc_text) > 4:
-            crc_text, size = b"", bang + 1
-        if not crc_text:
-            # "! CR LF ETX": a framed readout whose STX was lost (its first bytes came
-            # before the baud switch and were heard as junk). Taken as it is, it would
-            # be a readout with registers missing; its BCC cannot be checked. Whether
-            # an ETX (and its BCC) follows is waited for, so that the frames never
-            # depend on where the bytes were split.
-            if size < len(buf) and buf[size] == ETX:
-                if size + 2 > len(buf) and not final:
-                    return NEED_DATA  # its BCC is on its way
-                return self._emit_unframed(bang, None, min(size + 2, len(buf)), Check.MISSING)
-            if size == len(buf) and not final:
-                self.awaiting_tail = True
-                return NEED_DATA
-        if crc_text:
-            computed = crc16(self._ident_raw + bytes(buf[: bang + 1]))
-            received = int(crc_text, 16)
-            check = Check.OK if computed == received else Check.BAD
-            return self._emit_unframed(
-                bang, crc_text.decode("ascii"), size, check, computed, received
-            )
-        return self._emit_unframed(bang, None, size, Check.ABSENT)
-
-    def _emit_unframed(
-        self,
-        data_end: int,
-        crc: str | None,
-        size: int,
-        check: Check,
-        computed: int | None = None,
-        received: int | None = None,
-    ) -> Frame | None:
-        raw = self._consume(size)
-        self._state = _State.HUNTING
-        text = raw[:data_end].decode("ascii")
-        # The message type forbids "/" and "!"; neither can be in text here.
-        message = UnframedData(data=text, crc=crc)
         return Frame(message=message, raw=raw, check=check, computed=computed, received=received)
 
 

@@ -41,26 +41,24 @@ Failures: a bad readout BCC or silence repeats the *whole sign-on* (B0 first if 
 programming mode, back to 300 Bd, a guard pause, the request again: state GUARD),
 because a readout cannot be asked for again any other way; within programming a bad
 block gets a NAK and a NAK or silence gets our message repeated. Each of these has
-its own budget of ``max_repeats`` repeats (so 1 + max_repeats attempts). An error
-reply fails one command and the session goes on with the next.
+its own budget of ``max_repeats`` repeats, so 1 + max_repeats attempts
+(``_repeats.RepeatBudget``). An error reply fails one command and the session goes
+on with the next.
 
-Timing rules (clause 6.4, annex A):
+Timing rules (clause 6.4, annex A): when a send may go out (tr after the meter's last
+byte, never before our previous bytes left the wire) and when a baud switch happens
+(after our last byte's wire time at the old rate plus ``switch_delay``) are
+``_timeline.LineTimeline``'s, the one place those times are computed. A reply must
+start within ``reply_timeout`` of the end of our message or switch.
 
-* We answer exactly tr after the last byte of the meter's message: 200 ms, or 20 ms
-  after an identification whose third letter is lowercase (``client_reaction_time``
-  overrides). Nothing is gained by waiting longer, and the product's point is speed.
-* A baud switch happens only after the last byte we sent has left the wire at the
-  old rate (``not_before + wire_time``) plus ``switch_delay`` (USB adapters report
-  "sent" while bytes are still in their FIFO). ``SetLine`` is emitted only when the
-  rate really changes, because some drivers reject a no-op reconfiguration.
-* A reply must start within ``reply_timeout`` of the end of our message or switch.
+Programming's bookkeeping (the password message, which command is next, a reply's
+partial blocks, the results) is ``_commands``'; the handlers here only decide.
 
 Where the standard is silent:
 
-* ``max_baud`` below the offered rate sends the cap's Z and switches to it (some
-  meters honour a lower Z). A standard meter ignores a Z it did not offer and stays
-  at 300 Bd, so when such an attempt fails the repeats ask for Z=0 and stay at 300.
-  Mode B has no negotiation: the cap cannot apply there.
+* ``max_baud`` below the offered rate sends the cap's Z and switches to it
+  (``_timeline.choose_baud_char``); when such an attempt fails the repeats ask for
+  Z=0 and stay at 300. Mode B has no negotiation: the cap cannot apply there.
 * ``start`` always sets 300 Bd (or the push rate): the port's previous state is the
   engine's, not ours. The transport should skip a reconfiguration that changes nothing.
 * Between sign-ons (repeats) we pause ``BREAK_GUARD_TIME`` at 300 Bd; annex B asks for
@@ -89,20 +87,18 @@ from typing import Final
 
 from ._actions import (
     Action,
-    CommandResult,
     Done,
     Failed,
     Readout,
     Send,
     SessionAbortedError,
     SessionResult,
-    SetLine,
     UnexpectedError,
     UnsupportedModeError,
     Wait,
 )
+from ._commands import CommandCursor, command_for, password_command
 from ._constants import (
-    BITS_PER_CHAR,
     BREAK_GUARD_TIME,
     INITIAL_BAUD,
     MODE_C_RATES,
@@ -112,10 +108,9 @@ from ._constants import (
     NUL,
     REACTION_TIME_MIN,
     READOUT_TAIL_WAIT,
-    WAKE_UP_DURATION,
     WAKE_UP_PAUSE,
 )
-from ._decoder import Check, Frame, FrameDecoder, NeedData, Role
+from ._decoder import FrameDecoder
 from ._errors import (
     AuthenticationError,
     FramingError,
@@ -125,6 +120,7 @@ from ._errors import (
     RetriesExhaustedError,
     SessionStateError,
 )
+from ._frames import NEED_DATA, NEED_TAIL, Check, Frame, NeedData, Role
 from ._messages import (
     BREAK,
     Ack,
@@ -138,8 +134,8 @@ from ._messages import (
     Request,
     UnframedData,
 )
-from ._passwords import get_scheme
-from ._session_config import ReadRequest, SessionConfig, SessionMode
+from ._repeats import RepeatBudget
+from ._session_config import SessionConfig, SessionMode
 from ._session_events import (
     TERMINAL,
     Event,
@@ -151,11 +147,9 @@ from ._session_events import (
     parse_datasets,
     strip_readout_end,
 )
+from ._timeline import WAKE_UP_NULS, LineTimeline, choose_baud_char
 
 __all__ = ["TRANSITIONS", "ClientSession", "Event", "State"]
-
-# Annex B.1: NULs for WAKE_UP_DURATION at 300 Bd, i.e. 66 characters.
-WAKE_UP_NULS: Final = round(WAKE_UP_DURATION * INITIAL_BAUD / BITS_PER_CHAR)
 
 
 class ClientSession:
@@ -166,10 +160,16 @@ class ClientSession:
         self.state = State.IDLE
         self._decoder = FrameDecoder(role=Role.CLIENT)
         self._out: list[Action] = []
-        # The line as we last set it; None until start() sets it.
-        self._baud: int | None = None
+        self._line = LineTimeline(
+            framing=config.framing,
+            switch_delay=config.switch_delay,
+            reaction_time=(
+                REACTION_TIME_MIN
+                if config.client_reaction_time is None
+                else config.client_reaction_time
+            ),
+        )
         self._last_send: Send | None = None
-        self._last_send_end = float("-inf")
         self._break_last = False
         self._programming_started = False
         self._deadline = 0.0
@@ -181,21 +181,12 @@ class ClientSession:
         self._ident: Identification | None = None
         self._mode_used: Mode | None = None
         self._data_baud: int | None = None
-        self._tr = (
-            REACTION_TIME_MIN
-            if config.client_reaction_time is None
-            else config.client_reaction_time
-        )
         self._capped = False
         self._fallback_300 = False
         self._blocks: list[str] = []
-        # Repeat budgets: sign-ons for the session, one step's for the rest.
-        self._sign_on_repeats = 0
-        self._step_repeats = 0
-        self._repeats = 0
+        self._budget = RepeatBudget(config.max_repeats)
         self._readout: Readout | None = None
-        self._command_index = 0
-        self._command_results: list[CommandResult] = []
+        self._commands = CommandCursor(config.commands)
 
     # -- public API -----------------------------------------------------------------
 
@@ -256,6 +247,7 @@ class ClientSession:
 
     def _feed(self, data: bytes, now: float) -> None:
         self._decoder.receive_data(data)
+        frame: Frame | NeedData = NEED_DATA
         while self.state not in TERMINAL:
             frame = self._decoder.next_frame()
             if isinstance(frame, NeedData):
@@ -265,7 +257,7 @@ class ClientSession:
                 self._dispatch(event, frame, now)
         if self.state in TERMINAL or not self._decoder.buffered:
             return
-        if self._decoder.awaiting_tail and (self.state, Event.UNFRAMED) in _TABLE:
+        if frame is NEED_TAIL and (self.state, Event.UNFRAMED) in _TABLE:
             # A block without STX, whole up to its line end unless an ETX follows (a
             # framed readout that lost its STX): eHZ meters send no ETX, so silence
             # for a moment says it is whole, and _expire takes it.
@@ -297,28 +289,18 @@ class ClientSession:
         self._idle_wait = idle
         self._epoch += 1
 
-    def _line_baud(self) -> int:
-        return self._baud if self._baud is not None else INITIAL_BAUD
-
     def _send(self, data: bytes, at: float, description: str, *, sensitive: bool = False) -> Send:
-        send = Send(
-            data=data,
-            not_before=max(at, self._last_send_end),
-            description=description,
-            sensitive=sensitive,
-        )
+        send = self._line.send(data, at, description, sensitive=sensitive)
         self._out.append(send)
         self._last_send = send
-        self._last_send_end = send.end(self._line_baud())
         self._break_last = False
         return send
 
     def _set_line(self, baud: int, at: float) -> float:
         """Switch to ``baud`` (if it changes) once our last byte is out; returns when."""
-        when = max(at, self._last_send_end + self.config.switch_delay)
-        if baud != self._baud:
-            self._out.append(SetLine(baud=baud, framing=self.config.framing, at=when))
-            self._baud = baud
+        when, action = self._line.set_line(baud, at)
+        if action is not None:
+            self._out.append(action)
         return when
 
     def _send_and_wait(
@@ -331,11 +313,11 @@ class ClientSession:
         *,
         sensitive: bool = False,
     ) -> None:
-        send = self._send(data, at, description, sensitive=sensitive)
-        self._wait(state, send.end(self._line_baud()), self.config.reply_timeout, waiting_for)
+        self._send(data, at, description, sensitive=sensitive)
+        self._wait(state, self._line.last_send_end, self.config.reply_timeout, waiting_for)
 
     def _answer_at(self, now: float) -> float:
-        return now + self._tr
+        return self._line.answer_at(now)
 
     def _send_break(self, at: float) -> None:
         self._send(BREAK.to_bytes(), at, "B0")
@@ -347,8 +329,8 @@ class ClientSession:
             mode=self._mode_used,
             baud=self._data_baud,
             readout=self._readout,
-            commands=tuple(self._command_results),
-            repeats=self._repeats,
+            commands=tuple(self._commands.results),
+            repeats=self._budget.total,
             bus_free_at=bus_free_at,
             break_sent=self._break_last,
         )
@@ -365,11 +347,8 @@ class ClientSession:
         self._out.append(Failed(error=error, result=result))
 
     def _bus_free_at(self, now: float, *, ok: bool) -> float:
-        free = max(now, self._last_send_end)
-        if self._break_last or not ok:
-            # After B0, or with the meter in an unknown state, give it the guard time.
-            return free + BREAK_GUARD_TIME
-        return free
+        # After B0, or with the meter in an unknown state, give it the guard time.
+        return self._line.bus_free_at(now, guard=self._break_last or not ok)
 
     def _timeout_error(self, now: float) -> ProtocolTimeoutError:
         return ProtocolTimeoutError(
@@ -392,10 +371,10 @@ class ClientSession:
         self._decoder.reset()
         self._blocks = []
         self._capped = False
-        self._step_repeats = 0
+        self._budget.new_step()
         if self.config.wake_up:
-            send = self._send(bytes([NUL]) * WAKE_UP_NULS, now, f"wake-up ({WAKE_UP_NULS} NUL)")
-            pause_from = send.end(self._line_baud())
+            self._send(bytes([NUL]) * WAKE_UP_NULS, now, f"wake-up ({WAKE_UP_NULS} NUL)")
+            pause_from = self._line.last_send_end
             self._wait(State.WAKING, pause_from, WAKE_UP_PAUSE, "wake-up pause", idle=True)
         else:
             self._send_request(now)
@@ -419,21 +398,19 @@ class ClientSession:
 
     def _repeat_sign_on(self, now: float, cause: ProtocolError) -> None:
         """Start over from the request: the only way to have a readout sent again."""
-        if self._sign_on_repeats >= self.config.max_repeats:
+        if not self._budget.repeat_sign_on():
             if isinstance(cause, ProtocolTimeoutError):
                 raise cause
             raise RetriesExhaustedError(
-                what="sign-on", attempts=self._sign_on_repeats + 1, last=cause
+                what="sign-on", attempts=self._budget.sign_on_attempts, last=cause
             )
         if self._capped:
             # A standard meter stays at 300 Bd when asked for a Z it did not offer.
             self._fallback_300 = True
-        self._sign_on_repeats += 1
-        self._repeats += 1
         if self._programming_started:
             self._send_break(now)
         at = self._set_line(INITIAL_BAUD, now)
-        guard_from = max(at, self._last_send_end)
+        guard_from = max(at, self._line.last_send_end)
         self._wait(State.GUARD, guard_from, BREAK_GUARD_TIME, "guard pause", idle=True)
 
     def _on_sign_on_timeout(self, frame: Frame | None, now: float) -> None:
@@ -456,7 +433,7 @@ class ClientSession:
             mode = Mode.C  # option select V=0 reads a mode E meter like a mode C one
         self._mode_used = mode
         if self.config.client_reaction_time is None:
-            self._tr = ident.reaction_time
+            self._line.reaction_time = ident.reaction_time
         if self.config.mode is SessionMode.PROGRAMMING and mode is not Mode.C:
             raise UnsupportedModeError(mode.value, "programming")
         if mode is Mode.C:
@@ -473,22 +450,12 @@ class ClientSession:
         at = self._set_line(rate, now)
         self._wait(State.AWAIT_READOUT, at, self.config.reply_timeout, "readout")
 
-    def _baud_char(self, ident: Identification) -> str:
-        offered = next((z for z, rate in MODE_C_RATES.items() if rate == ident.baud_rate), "0")
-        if self._fallback_300:
-            return "0"
-        cap = self.config.max_baud
-        if cap is not None and MODE_C_RATES[offered] > cap:
-            self._capped = True
-            return max(
-                (z for z, rate in MODE_C_RATES.items() if rate <= cap),
-                key=MODE_C_RATES.__getitem__,
-            )
-        return offered
-
     def _send_option_select(self, ident: Identification, now: float) -> None:
         programming = self.config.mode is SessionMode.PROGRAMMING
-        z = self._baud_char(ident)
+        z, capped = choose_baud_char(
+            ident.baud_rate, cap=self.config.max_baud, fallback_300=self._fallback_300
+        )
+        self._capped = self._capped or capped
         option = OptionSelect(
             protocol=self.config.option_select_protocol,
             baud_char=z,
@@ -522,7 +489,7 @@ class ClientSession:
             assert isinstance(message, DataMessage)
             text = strip_readout_end("".join(self._blocks) + message.data)
         if self._data_baud is None:
-            self._data_baud = self._line_baud()  # no identification: still at 300 Bd
+            self._data_baud = self._line.line_baud  # no identification: still at 300 Bd
         self._readout = Readout(data=text, check=frame.check, datasets=parse_datasets(text))
         if self.config.mode is SessionMode.PROGRAMMING:
             # A faulty programming request falls back to a readout (clause 6.4.5).
@@ -532,7 +499,7 @@ class ClientSession:
     def _on_readout_partial(self, frame: Frame | None, now: float) -> None:
         message = expect(frame, DataMessage)
         self._blocks.append(message.data)
-        self._step_repeats = 0
+        self._budget.new_step()
         self._send_and_wait(
             State.AWAIT_READOUT, Ack().to_bytes(), self._answer_at(now), "ACK", "next readout block"
         )
@@ -545,11 +512,9 @@ class ClientSession:
 
     def _nak_or(self, now: float, give_up: Callable[[], None]) -> None:
         """Ask for a garbled message again, or ``give_up`` when the budget is spent."""
-        if self._step_repeats >= self.config.max_repeats:
+        if not self._budget.repeat_step():
             give_up()
             return
-        self._step_repeats += 1
-        self._repeats += 1
         self._send_and_wait(
             self.state, Nak().to_bytes(), self._answer_at(now), "NAK", self._waiting_for
         )
@@ -557,11 +522,9 @@ class ClientSession:
     def _repeat_or(self, now: float, give_up: Callable[[], None]) -> None:
         """Send our last message again, or ``give_up`` when the budget is spent."""
         last = self._last_send
-        if last is None or self._step_repeats >= self.config.max_repeats:
+        if last is None or not self._budget.repeat_step():
             give_up()
             return
-        self._step_repeats += 1
-        self._repeats += 1
         self._send_and_wait(
             self.state,
             last.data,
@@ -573,42 +536,22 @@ class ClientSession:
 
     def _on_operand(self, frame: Frame | None, now: float) -> None:
         message = expect(frame, Command)
-        self._step_repeats = 0
+        self._budget.new_step()
         password = self.config.password
         if password is None:
             self._start_commands(now)  # some meters need none (PROTOCOL.md 6)
             return
-        operand = bracket_content(message.data)
-        if self.config.password_scheme is None:
-            code, secret = "1", password.reveal()
-        else:
-            code, secret = "2", self._scheme_answer(operand)
-        if not secret.isascii() or not secret.isprintable() or any(c in secret for c in "()"):
-            raise AuthenticationError("the password holds characters a P message cannot carry")
-        command = Command.password(code, secret)
+        command = password_command(
+            bracket_content(message.data), password, self.config.password_scheme
+        )
         self._send_and_wait(
             State.AWAIT_PASSWORD_ACK,
             command.to_bytes(),
             self._answer_at(now),
-            f"P{code}(***)",
+            f"P{command.code}(***)",
             "password acknowledgement",
             sensitive=True,
         )
-
-    def _scheme_answer(self, operand: str) -> str:
-        name = self.config.password_scheme
-        assert name is not None
-        assert self.config.password is not None
-        scheme = get_scheme(name)
-        try:
-            return scheme(operand, self.config.password)
-        except ProtocolError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a plug-in may raise anything
-            # Not chained: a plug-in's own message may quote the password it was given.
-            raise AuthenticationError(
-                f"password scheme {name!r} raised {type(exc).__name__}"
-            ) from None
 
     def _on_operand_timeout(self, frame: Frame | None, now: float) -> None:
         if self.config.password is None:
@@ -621,7 +564,7 @@ class ClientSession:
 
         def give_up() -> None:
             raise RetriesExhaustedError(
-                what="P0 operand", attempts=self._step_repeats + 1, last=checksum_error(frame)
+                what="P0 operand", attempts=self._budget.step_attempts, last=checksum_error(frame)
             )
 
         self._nak_or(now, give_up)
@@ -635,7 +578,7 @@ class ClientSession:
     def _on_password_nak(self, frame: Frame | None, now: float) -> None:
         # A NAK is also "your frame was garbled": repeat before calling it a refusal.
         def give_up() -> None:
-            raise AuthenticationError(f"NAK after {self._step_repeats + 1} attempts")
+            raise AuthenticationError(f"NAK after {self._budget.step_attempts} attempts")
 
         self._repeat_or(now, give_up)
 
@@ -659,7 +602,7 @@ class ClientSession:
 
         def give_up() -> None:
             if self.state is State.AWAIT_REPLY:
-                self._record(error=error)
+                self._commands.record(error=error)
             raise error
 
         self._repeat_or(now, give_up)
@@ -667,81 +610,56 @@ class ClientSession:
     # -- programming: commands ------------------------------------------------------
 
     def _start_commands(self, now: float) -> None:
-        self._command_index = 0
         self._next_command(now)
 
     def _next_command(self, now: float) -> None:
-        commands = self.config.commands
-        if self._command_index >= len(commands):
+        request = self._commands.next_request()
+        if request is None:
             self._send_break(self._answer_at(now))
             self._finish(now)
             return
-        request = commands[self._command_index]
-        self._blocks = []
-        self._step_repeats = 0
-        if isinstance(request, ReadRequest):
-            command = Command.read(request.code, request.dataset)
-        else:
-            command = Command.write(request.code, request.dataset)
+        self._budget.new_step()
         self._send_and_wait(
             State.AWAIT_REPLY,
-            command.to_bytes(),
+            command_for(request).to_bytes(),
             self._answer_at(now),
             f"{request.name} {request.dataset}",
             f"reply to {request.name}",
         )
 
-    def _record(
-        self, *, data: str | None = None, error: ProtocolError | None = None
-    ) -> CommandResult:
-        request = self.config.commands[self._command_index]
-        result = CommandResult(
-            command=request.name,
-            dataset=request.dataset,
-            data=data,
-            datasets=parse_datasets(data) if data else (),
-            error=error,
-        )
-        self._command_results.append(result)
-        self._command_index += 1
-        return result
-
-    def _current_name(self) -> str:
-        return self.config.commands[self._command_index].name
-
     def _on_reply_data(self, frame: Frame | None, now: float) -> None:
         message = expect(frame, DataMessage)
-        self._record(data="".join(self._blocks) + message.data)
+        self._commands.record(data=self._commands.reply(message.data))
         self._next_command(now)
 
     def _on_reply_partial(self, frame: Frame | None, now: float) -> None:
         message = expect(frame, DataMessage)
-        self._blocks.append(message.data)
-        self._step_repeats = 0
+        self._commands.add_block(message.data)
+        self._budget.new_step()
         self._send_and_wait(
             State.AWAIT_REPLY, Ack().to_bytes(), self._answer_at(now), "ACK", self._waiting_for
         )
 
     def _on_reply_ack(self, frame: Frame | None, now: float) -> None:
-        if self._blocks:
+        if self._commands.partial:
             return  # an ACK amid partial blocks is our own echo, not the meter's
-        self._record()
+        self._commands.record()
         self._next_command(now)
 
     def _on_reply_error(self, frame: Frame | None, now: float) -> None:
         message = expect(frame, DataMessage)
         code = bracket_content(message.data)
-        self._record(error=RemoteError(code, command=self._current_name()))
+        self._commands.record(error=RemoteError(code, command=self._commands.current.name))
         self._next_command(now)
 
     def _on_reply_bad_block(self, frame: Frame | None, now: float) -> None:
         assert frame is not None
 
         def give_up() -> None:
-            self._record(
+            self._commands.record(
                 error=RetriesExhaustedError(
-                    what=self._current_name(),
-                    attempts=self._step_repeats + 1,
+                    what=self._commands.current.name,
+                    attempts=self._budget.step_attempts,
                     last=checksum_error(frame),
                 )
             )
@@ -751,9 +669,9 @@ class ClientSession:
 
     def _on_reply_nak(self, frame: Frame | None, now: float) -> None:
         def give_up() -> None:
-            self._record(
+            self._commands.record(
                 error=RetriesExhaustedError(
-                    what=self._current_name(), attempts=self._step_repeats + 1
+                    what=self._commands.current.name, attempts=self._budget.step_attempts
                 )
             )
             self._next_command(now)
@@ -762,8 +680,8 @@ class ClientSession:
 
     def _on_reply_break(self, frame: Frame | None, now: float) -> None:
         # The meter gave up on us (its own timeout, or it rejects the session).
-        error = RemoteError("B0", command=self._current_name())
-        self._record(error=error)
+        error = RemoteError("B0", command=self._commands.current.name)
+        self._commands.record(error=error)
         raise error
 
     # -- push (mode D) --------------------------------------------------------------

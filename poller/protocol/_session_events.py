@@ -10,8 +10,8 @@ import enum
 from typing import Final, TypeVar
 
 from ._datasets import DataSet, parse_data_block
-from ._decoder import Check, Frame
 from ._errors import ChecksumError, FramingError, ProtocolError
+from ._frames import Check, Frame
 from ._messages import (
     Ack,
     Command,

@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 from poller.protocol import (
     BREAK,
     DataMessage,
+    Frame,
     FrameDecoder,
     Mode,
     OptionSelect,
@@ -54,7 +55,6 @@ from poller.protocol._constants import (
     MODE_PROGRAMMING,
     MODE_READOUT,
 )
-from poller.protocol._decoder import Frame
 
 from ._datablock import format_lines
 from ._faults import FaultInjector

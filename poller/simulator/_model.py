@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from poller.protocol import Identification, InvalidMessageError, Mode
+from poller.protocol import (
+    Identification,
+    InvalidMessageError,
+    Mode,
+    UnknownSchemeError,
+    get_scheme,
+)
 from poller.protocol._constants import (
     METER_INACTIVITY_MAX,
     METER_INACTIVITY_MIN,
@@ -25,7 +31,6 @@ from poller.protocol._constants import (
     REACTION_TIME_MAX,
     REACTION_TIME_MIN,
 )
-from poller.protocol._passwords import UnknownSchemeError, get_scheme
 
 from ._line import FRAMING_7E1, Framing
 

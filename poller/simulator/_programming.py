@@ -24,15 +24,17 @@ from datetime import datetime
 from poller.protocol import (
     BREAK,
     Ack,
+    Check,
     Command,
     CommandKind,
     DataMessage,
     End,
     ErrorMessage,
+    Frame,
     Nak,
+    Password,
+    get_scheme,
 )
-from poller.protocol._decoder import Check, Frame
-from poller.protocol._passwords import Password, get_scheme
 
 from ._datablock import RangeRequest, format_lines, parse_range, parse_read
 from ._faults import FaultInjector

@@ -15,9 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from poller.protocol import wire_time
-from poller.protocol._actions import Action, Done, Failed, Send, SetLine, Wait
-from poller.protocol._session import ClientSession
+from poller.protocol import Action, ClientSession, Done, Failed, Send, SetLine, Wait, wire_time
 
 
 class Silence:

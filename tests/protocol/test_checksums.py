@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from poller.protocol._checksums import bcc, crc16
+from poller.protocol import bcc, crc16
 
 
 def xor_of_bytes(data: bytes) -> int:

@@ -10,17 +10,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from poller.protocol._datasets import (
+from poller.protocol import (
     DataBlock,
     DataSet,
+    InvalidMessageError,
+    MeterTime,
+    ObisCode,
     ParseProblem,
+    ProtocolError,
+    Season,
+    Value,
     format_data_block,
     parse_data_block,
     scan_data_block,
 )
-from poller.protocol._errors import InvalidMessageError, ProtocolError
-from poller.protocol._obis import ObisCode
-from poller.protocol._values import MeterTime, Season, Value
 
 
 def ds(address: str | None, *values: Value) -> DataSet:

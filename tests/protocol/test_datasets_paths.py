@@ -13,17 +13,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from poller.protocol import decode_capture
-from poller.protocol._datasets import (
+from poller.protocol import (
     DataSet,
-    _DataSetSlots,
-    _scan,
-    _scan_clean,
+    Value,
+    decode_capture,
     format_data_block,
     parse_data_block,
     scan_data_block,
 )
-from poller.protocol._values import Value, _ValueSlots
+from poller.protocol._datasets import _DataSetSlots, _scan, _scan_clean
+from poller.protocol._values import _ValueSlots
 
 from ..corpus import corpus_ids, corpus_paths, require_corpus
 

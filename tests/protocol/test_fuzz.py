@@ -51,21 +51,31 @@ from hypothesis import strategies as st
 from poller.protocol import (
     BREAK,
     Ack,
+    Action,
     Check,
+    ClientSession,
     Command,
     CommandKind,
     DataMessage,
+    Done,
     End,
     ErrorMessage,
+    Failed,
     Frame,
     FrameDecoder,
     Identification,
+    LineFraming,
     Mode,
     Nak,
     OptionSelect,
+    Password,
     ProtocolError,
     Request,
     Role,
+    Send,
+    SetLine,
+    UnexpectedError,
+    Wait,
     decode_capture,
     decode_frames,
     push_telegram,
@@ -73,19 +83,7 @@ from poller.protocol import (
     scan_profile,
     wire_time,
 )
-from poller.protocol._actions import (
-    Action,
-    Done,
-    Failed,
-    LineFraming,
-    Send,
-    SetLine,
-    UnexpectedError,
-    Wait,
-)
 from poller.protocol._constants import BREAK_GUARD_TIME
-from poller.protocol._passwords import Password
-from poller.protocol._session import ClientSession
 from poller.protocol._session_config import (
     ReadRequest,
     SessionConfig,

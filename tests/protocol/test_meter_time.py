@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from poller.protocol._errors import InvalidMessageError, ProtocolError
-from poller.protocol._values import (
+from poller.protocol import (
+    InvalidMessageError,
     MeterTime,
+    ProtocolError,
     Season,
     combine_meter_time,
     format_meter_time,

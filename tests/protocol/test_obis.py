@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from poller.protocol._errors import InvalidMessageError, ProtocolError
-from poller.protocol._obis import ObisCode
+from poller.protocol import InvalidMessageError, ObisCode, ProtocolError
 
 # (address as sent, a, b, c, d, e, f, marker, canonical text)
 REAL_FORMS = [

@@ -6,9 +6,11 @@ import pickle
 
 import pytest
 
-from poller.protocol import AuthenticationError, Command, ProtocolError
-from poller.protocol._passwords import (
+from poller.protocol import (
+    AuthenticationError,
+    Command,
     Password,
+    ProtocolError,
     UnknownSchemeError,
     get_scheme,
     register_scheme,

@@ -9,17 +9,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from poller.protocol._datasets import DataSet, format_data_block
-from poller.protocol._errors import InvalidMessageError, ProtocolError
-from poller.protocol._obis import ObisCode
-from poller.protocol._profile import (
+from poller.protocol import (
     Channel,
+    DataSet,
+    InvalidMessageError,
+    MeterTime,
+    ObisCode,
     ProfileRecord,
+    ProtocolError,
+    Season,
+    Value,
+    format_data_block,
     parse_profile,
     profile_request,
     scan_profile,
 )
-from poller.protocol._values import MeterTime, Season, Value
 
 SUMMER, NORMAL = Season.SUMMER, Season.NORMAL
 

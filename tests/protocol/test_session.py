@@ -15,39 +15,40 @@ from hypothesis import strategies as st
 from poller.protocol import (
     BREAK,
     AuthenticationError,
+    Check,
     ChecksumError,
+    ClientSession,
     Command,
     CommandKind,
     DataMessage,
+    Done,
     End,
     ErrorMessage,
+    Failed,
     FramingError,
     Identification,
+    LineFraming,
     Mode,
+    Password,
     ProtocolError,
     ProtocolTimeoutError,
     RemoteError,
     RetriesExhaustedError,
-    SessionStateError,
-    push_telegram,
-    wire_time,
-)
-from poller.protocol import _session as session_module
-from poller.protocol._actions import (
-    Done,
-    Failed,
-    LineFraming,
     Send,
     SessionAbortedError,
+    SessionStateError,
     SetLine,
+    State,
     UnexpectedError,
     UnsupportedModeError,
     Wait,
+    push_telegram,
+    register_scheme,
+    wire_time,
 )
+from poller.protocol import _commands as commands_module
 from poller.protocol._constants import BREAK_GUARD_TIME, READOUT_TAIL_WAIT, WAKE_UP_PAUSE
-from poller.protocol._decoder import Check
-from poller.protocol._passwords import Password, register_scheme
-from poller.protocol._session import TRANSITIONS, ClientSession
+from poller.protocol._session import TRANSITIONS
 from poller.protocol._session_config import (
     DEFAULT_REPLY_TIMEOUT,
     ReadRequest,
@@ -55,7 +56,7 @@ from poller.protocol._session_config import (
     SessionMode,
     WriteRequest,
 )
-from poller.protocol._session_events import TERMINAL, Event, State
+from poller.protocol._session_events import TERMINAL, Event
 
 from .helpers import SILENCE, Reply, Responder, ScriptItem, Trace, drive
 
@@ -699,7 +700,7 @@ def test_any_exception_in_a_transition_becomes_failed_with_b0(
     def explode(text: str) -> tuple[object, ...]:
         raise RuntimeError("parser bug")
 
-    monkeypatch.setattr(session_module, "parse_datasets", explode)
+    monkeypatch.setattr(commands_module, "parse_datasets", explode)
     reply = DataMessage(data="1.8.0(1*kWh)").to_bytes()
     trace = run(programming_config(), [SLOW_IDENT, P0, ACK, reply])
     failed = trace.final

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from poller.protocol import FrameDecoder, Role, wire_time
+from poller.protocol import NEED_TAIL, Frame, FrameDecoder, Role, wire_time
 from poller.protocol._constants import READOUT_TAIL_WAIT
-from poller.protocol._decoder import Frame
 from poller.simulator import LineSettings, MeterSpec, SimulatedMeter, VirtualBus
 
 EPOCH = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -81,7 +80,7 @@ class ScriptedClient:
         """A block without STX, taken as the session takes it: once nothing has
         followed its line end for ``READOUT_TAIL_WAIT`` by ``t``."""
         taken = self._last_rx + READOUT_TAIL_WAIT
-        if not self.decoder.awaiting_tail or t < taken:
+        if self.decoder.waiting is not NEED_TAIL or t < taken:
             return []
         self.now = max(self.now, taken)
         return [Received(taken, f) for f in self.decoder.end_of_data()]

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from poller.protocol._actions import Done, Failed, Send, SessionResult, SetLine, Wait
-from poller.protocol._passwords import Password
-from poller.protocol._session import ClientSession
+from poller.protocol import (
+    ClientSession,
+    Done,
+    Failed,
+    Password,
+    Send,
+    SessionResult,
+    SetLine,
+    Wait,
+)
 from poller.protocol._session_config import ReadRequest, SessionConfig, SessionMode
 from poller.simulator import LineSettings, MeterSpec, SimulatedMeter, VirtualBus, get_profile
 

@@ -6,8 +6,16 @@ import dataclasses
 
 import pytest
 
-from poller.protocol import Command, DataMessage, ErrorMessage, Nak, OptionSelect, Request
-from poller.protocol._decoder import Check, decode_frames
+from poller.protocol import (
+    Check,
+    Command,
+    DataMessage,
+    ErrorMessage,
+    Nak,
+    OptionSelect,
+    Request,
+    decode_frames,
+)
 from poller.simulator import Faults, MeterSpec, MeterState, Quirks, get_profile
 
 from .helpers import ScriptedClient, chars

@@ -9,6 +9,7 @@ import pytest
 from poller.protocol import (
     BREAK,
     Ack,
+    Check,
     Command,
     CommandKind,
     DataMessage,
@@ -18,7 +19,6 @@ from poller.protocol import (
     OptionSelect,
     Request,
 )
-from poller.protocol._decoder import Check
 from poller.simulator import MeterSpec, MeterState, PasswordSpec, get_profile
 from poller.simulator._line import LineSettings
 

@@ -6,8 +6,7 @@ import dataclasses
 
 import pytest
 
-from poller.protocol import DataMessage, Mode, OptionSelect, Request, UnframedData
-from poller.protocol._decoder import Check
+from poller.protocol import Check, DataMessage, Mode, OptionSelect, Request, UnframedData
 from poller.simulator import MeterState, Quirks, get_profile
 from poller.simulator._line import LineSettings
 

@@ -14,8 +14,8 @@ from typing import Any, Final, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 
-from poller.engine import MeterMode, MeterSettings
-from poller.protocol import LineFraming, Mode, scheme_names
+from poller.engine import MeterSettings
+from poller.protocol import LineFraming, Mode, SessionMode, scheme_names
 from poller.schedule import get_zone
 from poller.transport import Backoff
 
@@ -159,7 +159,7 @@ def build_meter_settings(meter: MeterConfig, defaults: MeterOptions) -> MeterSet
         "password": to_password(secrets.password, secrets.password_file),
     }
     converters: dict[str, Any] = {
-        "mode": MeterMode,
+        "mode": SessionMode,
         "framing": LineFraming,
         "force_mode": Mode,
         "timezone": get_zone,

@@ -21,7 +21,12 @@ from ._actions import (
 )
 from ._capture import Framing, Telegram, decode_capture, telegrams_from_frames
 from ._checksums import bcc, crc16
-from ._constants import char_time, wire_time
+from ._constants import (
+    INITIAL_BAUD,
+    MODE_C_RATES,
+    char_time,
+    wire_time,
+)
 from ._datasets import (
     DataBlock,
     DataSet,
@@ -49,6 +54,15 @@ from ._errors import (
     RemoteError,
     RetriesExhaustedError,
     SessionStateError,
+)
+from ._field_checks import (
+    FieldCheck,
+    Limits,
+    check_fields,
+    checks,
+    copied_fields,
+    limits_of,
+    same_field,
 )
 from ._messages import (
     BREAK,
@@ -93,6 +107,7 @@ from ._session_config import (
     SessionConfig,
     SessionMode,
     WriteRequest,
+    mode_c_rate,
 )
 from ._session_events import State
 from ._values import (
@@ -106,6 +121,8 @@ from ._values import (
 
 __all__ = [
     "BREAK",
+    "INITIAL_BAUD",
+    "MODE_C_RATES",
     "NEED_DATA",
     "Ack",
     "Action",
@@ -124,12 +141,14 @@ __all__ = [
     "End",
     "ErrorMessage",
     "Failed",
+    "FieldCheck",
     "Frame",
     "FrameDecoder",
     "Framing",
     "FramingError",
     "Identification",
     "InvalidMessageError",
+    "Limits",
     "LineFraming",
     "Message",
     "MeterTime",
@@ -172,13 +191,18 @@ __all__ = [
     "WriteRequest",
     "bcc",
     "char_time",
+    "check_fields",
+    "checks",
     "combine_meter_time",
+    "copied_fields",
     "crc16",
     "decode_capture",
     "decode_frames",
     "format_data_block",
     "format_meter_time",
     "get_scheme",
+    "limits_of",
+    "mode_c_rate",
     "normalize_address",
     "parse_data_block",
     "parse_meter_time",
@@ -186,6 +210,7 @@ __all__ = [
     "profile_request",
     "push_telegram",
     "register_scheme",
+    "same_field",
     "scan_data_block",
     "scan_profile",
     "scheme_names",

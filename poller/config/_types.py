@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from typing import Annotated, Any, Final, Literal
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from poller.protocol import MODE_C_RATES
 from poller.schedule import get_zone, parse_duration
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "Name",
     "Seconds",
     "ZoneName",
+    "one_of",
 ]
 
 NAME_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
@@ -94,5 +97,14 @@ ZoneName = Annotated[
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
 
-BaudRate = Literal[300, 600, 1200, 2400, 4800, 9600, 19200]
-"""The mode C rates of clause 6.3.14."""
+
+def one_of(values: Iterable[object]) -> Any:
+    """A ``Literal`` of ``values``: a key's spellings, taken from what defines them."""
+    return Literal[tuple(values)]
+
+
+if TYPE_CHECKING:
+    BaudRate = int
+else:
+    BaudRate = one_of(MODE_C_RATES.values())
+    """The mode C rates of clause 6.3.14, as the protocol lists them."""

@@ -76,11 +76,6 @@ class Limits:
         ]
         return f"must be {' and '.join(parts)}{' ' + self.unit if self.unit else ''}"
 
-    def bounds(self) -> dict[str, float]:
-        """The limits set, as keyword arguments (``gt=0``) for ``pydantic.Field``."""
-        given = {"gt": self.gt, "ge": self.ge, "le": self.le}
-        return {key: value for key, value in given.items() if value is not None}
-
 
 def checks(check: FieldCheck) -> Mapping[str, Any]:
     """A dataclass field's ``metadata`` that gives it ``check``."""

@@ -10,7 +10,15 @@ from pathlib import Path
 from structlog.testing import capture_logs
 
 from poller.engine import FlightRecorder, ReadKind, SqliteCursorStore, run_session
-from poller.protocol import ClientSession, Failed, Password, Send, SessionConfig, SessionMode, wire_time
+from poller.protocol import (
+    ClientSession,
+    Failed,
+    Password,
+    Send,
+    SessionConfig,
+    SessionMode,
+    wire_time,
+)
 from poller.simulator import ManualClock, get_profile
 
 from .helpers import read_all, rig, run, settings, spec

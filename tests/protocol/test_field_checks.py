@@ -57,11 +57,6 @@ def test_limits_name_the_field_and_the_rule(limits, good, bad, message):
         limits("x", bad)
 
 
-def test_bounds_are_pydantic_field_arguments():
-    assert Limits(ge=0, le=1.5, unit="s").bounds() == {"ge": 0, "le": 1.5}
-    assert Limits(gt=0).bounds() == {"gt": 0}
-
-
 def test_a_copied_field_keeps_default_and_check_under_its_own_name():
     assert Copy(count=1).wait == 1.0
     with pytest.raises(ValueError, match=r"^wait must be a positive number of seconds$"):

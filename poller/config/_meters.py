@@ -22,20 +22,13 @@ from typing import TYPE_CHECKING, Any, Final, Self
 from pydantic import Field, SecretStr, model_validator
 
 from poller.engine import MeterSettings
-from poller.protocol import (
-    LineFraming,
-    Mode,
-    SessionMode,
-    UnknownSchemeError,
-    get_scheme,
-    limits_of,
-)
+from poller.protocol import LineFraming, Mode, SessionMode, UnknownSchemeError, get_scheme
 from poller.schedule import get_zone
 from poller.transport import Backoff
 
 from ._schedules import ScheduleRef
 from ._secrets import SecretFileRef, to_password
-from ._types import BaudRate, ConfigModel, Interval, Seconds, ZoneName, one_of
+from ._types import BaudRate, ConfigModel, Interval, Seconds, ZoneName, like_field, one_of
 
 __all__ = ["BackoffConfig", "MeterConfig", "MeterOptions", "build_meter_settings"]
 
@@ -63,16 +56,9 @@ def _check_scheme(name: str | None) -> str | None:
     return name
 
 
-def _within(name: str) -> Any:
-    """An unset key whose value must lie above ``MeterSettings``'s lower limit for ``name``.
-
-    An upper limit is left to the engine's own check when the settings are built:
-    its message names the unit and the standard's range ("within 0-1.5 s"), where
-    pydantic's would only say "less than or equal to 1.5".
-    """
-    limits = limits_of(MeterSettings, name)
-    assert limits is not None, name
-    return Field(default=None, gt=limits.gt, ge=limits.ge)
+def _inherited(name: str) -> Any:
+    """A key unset unless given (so it inherits), within ``MeterSettings``'s lower limit."""
+    return like_field(MeterSettings, name, inherit=True)
 
 
 if TYPE_CHECKING:
@@ -111,29 +97,29 @@ class MeterOptions(ConfigModel):
     """Character format: 7E1 (the standard) or 8N1."""
     wake_up: bool | None = None
     """Send the NUL wake-up sequence before signing on (battery meters)."""
-    timeout: Seconds | None = _within("timeout")
+    timeout: Seconds | None = _inherited("timeout")
     """Reply timeout of each message."""
-    session_timeout: Seconds | None = _within("session_timeout")
+    session_timeout: Seconds | None = _inherited("session_timeout")
     """Deadline of the whole conversation."""
-    max_repeats: int | None = _within("max_repeats")
+    max_repeats: int | None = _inherited("max_repeats")
     """Repeats of one message inside a session."""
-    retries: int | None = _within("retries")
+    retries: int | None = _inherited("retries")
     """Further sessions after a failed one, requeued behind the other meters."""
     backoff: BackoffConfig | None = None
     """Pause before a retry after failures in a row."""
-    switch_delay: Seconds | None = _within("switch_delay")
+    switch_delay: Seconds | None = _inherited("switch_delay")
     """Extra wait before switching baud after the option select."""
-    client_reaction_time: Seconds | None = _within("client_reaction_time")
+    client_reaction_time: Seconds | None = _inherited("client_reaction_time")
     """Our reaction time before answering the identification."""
     force_mode: ProtocolMode | None = None
     """Treat the meter as this protocol mode whatever its identification says."""
-    fallback_after: int | None = _within("fallback_after")
+    fallback_after: int | None = _inherited("fallback_after")
     """Failed sessions at one rate after which the rate cap is lowered (0: never)."""
     fallback_baud: BaudRate | None = None
     """The cap to fall back to; unset steps down one rate at a time."""
     timezone: ZoneName | None = None
     """The meter clock's zone, for profile timestamps (default UTC)."""
-    push_timeout: Seconds | None = _within("push_timeout")
+    push_timeout: Seconds | None = _inherited("push_timeout")
     """How long a push session listens for a telegram."""
 
     @model_validator(mode="after")

@@ -7,6 +7,7 @@ It is strict about shape: no model accepts a key it does not know.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from poller.protocol import MODE_C_RATES
+from poller.protocol import MODE_C_RATES, limits_of
 from poller.schedule import get_zone, parse_duration
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Name",
     "Seconds",
     "ZoneName",
+    "like_field",
     "one_of",
 ]
 
@@ -101,6 +103,24 @@ Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
 def one_of(values: Iterable[object]) -> Any:
     """A ``Literal`` of ``values``: a key's spellings, taken from what defines them."""
     return Literal[tuple(values)]
+
+
+def like_field(cls: type[Any], name: str, *, inherit: bool = False) -> Any:
+    """A key described by the dataclass ``cls``'s field ``name``: its default and lower limit.
+
+    ``inherit`` makes the default None instead, for a key whose value otherwise comes
+    from elsewhere (a meter's from its bus's ``meter_defaults``). An upper limit is left
+    to ``cls``'s own check when the object is built: its message names the unit and
+    the standard's range ("within 0-1.5 s"), where pydantic's would only say "less than
+    or equal to 1.5".
+    """
+    [spec] = [f for f in dataclasses.fields(cls) if f.name == name]
+    limits = limits_of(cls, name)
+    return Field(
+        default=None if inherit else spec.default,
+        gt=limits.gt if limits else None,
+        ge=limits.ge if limits else None,
+    )
 
 
 if TYPE_CHECKING:

@@ -8,9 +8,9 @@ import typing
 import annotated_types
 import pytest
 
-from poller.config import MeterOptions
-from poller.config._types import BaudRate, one_of
-from poller.engine import MeterSettings
+from poller.config import BusConfig, MeterOptions
+from poller.config._types import BaudRate, like_field, one_of
+from poller.engine import EngineOptions, MeterSettings
 from poller.protocol import MODE_C_RATES, LineFraming, Mode, SessionMode, limits_of
 
 
@@ -55,3 +55,22 @@ def test_lower_limits_come_from_meter_settings():
         assert getattr(given.get(annotated_types.Gt), "gt", None) == limits.gt, name
         assert getattr(given.get(annotated_types.Ge), "ge", None) == limits.ge, name
     assert bounded == 8  # timeout ... push_timeout: every numeric engine or session field
+
+
+@pytest.mark.parametrize(
+    ("key", "bound"),
+    [("unreachable_after", ("ge", 1)), ("probe_interval", ("gt", 0)), ("stop_timeout", ("gt", 0))],
+)
+def test_bus_keys_take_default_and_limit_from_engine_options(key, bound):
+    info = BusConfig.model_fields[key]
+    assert info.default == getattr(EngineOptions(), key)
+    [limit] = [m for m in info.metadata if isinstance(m, annotated_types.Gt | annotated_types.Ge)]
+    assert getattr(limit, bound[0]) == bound[1]
+
+
+def test_like_field_inherits_or_takes_the_default():
+    assert like_field(EngineOptions, "stop_timeout").default == EngineOptions().stop_timeout
+    inherited = like_field(MeterSettings, "timeout", inherit=True)
+    assert inherited.default is None
+    assert like_field(MeterSettings, "wake_up").default is False  # no limit: none given
+    assert not like_field(MeterSettings, "wake_up").metadata

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from poller.engine import MeterSettings
+from poller.engine import EngineOptions, MeterSettings
 from poller.protocol import Mode, Password, SessionConfig, SessionMode, copied_fields
 
 
@@ -90,3 +90,16 @@ def test_session_config_copies_the_session_fields():
     assert dataclasses.replace(
         meter, mode=SessionMode.PUSH, registers=()
     ).session_config().mode is (SessionMode.PUSH)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"unreachable_after": 0}, "^unreachable_after must be at least 1$"),
+        ({"probe_interval": 0}, "^probe_interval must be a positive number of seconds$"),
+        ({"stop_timeout": float("nan")}, "^stop_timeout must be a positive number of seconds$"),
+    ],
+)
+def test_engine_options_check_their_fields(changes, message):
+    with pytest.raises(ValueError, match=message):
+        EngineOptions(**changes)

@@ -8,7 +8,8 @@ the engine's defaults. ``build_meter_settings`` makes the engine's object.
 What a key allows is not written here but read from the engine's description: a
 number's range from the ``Limits`` its ``MeterSettings`` field is checked against (so
 pydantic reports it at the key), a name's spellings from the enum or rate table, the
-defaults from ``MeterSettings`` itself (every key here defaults to None: "inherit").
+defaults from ``MeterSettings`` itself (every key here defaults to None: "inherit"),
+and how a value becomes the field's type from the field's annotation.
 The checks pydantic cannot express run when ``MeterSettings`` is built, and the
 loader reports them at the meter.
 """
@@ -16,13 +17,25 @@ loader reports them at the meter.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import enum
+import types
+import typing
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final, Self
 
 from pydantic import Field, SecretStr, model_validator
 
 from poller.engine import MeterSettings
-from poller.protocol import LineFraming, Mode, SessionMode, UnknownSchemeError, get_scheme
+from poller.protocol import (
+    MAX_ADDRESS_LEN,
+    LineFraming,
+    Mode,
+    SessionMode,
+    UnknownSchemeError,
+    get_scheme,
+)
 from poller.schedule import get_zone
 from poller.transport import Backoff
 
@@ -133,7 +146,7 @@ class MeterOptions(ConfigModel):
 class MeterConfig(MeterOptions):
     """One meter on a bus."""
 
-    address: str = Field(min_length=1, max_length=32)
+    address: str = Field(min_length=1, max_length=MAX_ADDRESS_LEN)
     """The meter's address (serial number) used in /?address!; quote it: "06417290"."""
     name: str | None = Field(default=None, min_length=1, max_length=64)
     """A name for logs, metrics and sinks; default the address."""
@@ -174,22 +187,35 @@ def build_meter_settings(meter: MeterConfig, defaults: MeterOptions) -> MeterSet
         "name": meter.name,
         "password": to_password(secrets.password, secrets.password_file),
     }
-    converters: dict[str, Any] = {
-        "mode": SessionMode,
-        "framing": LineFraming,
-        "force_mode": Mode,
-        "timezone": get_zone,
-        "registers": tuple,
-        "profiles": tuple,
-    }
     for name, value in values.items():
         if name == "backoff":
             kwargs[name] = value.apply(_engine_default_backoff())
-        elif value is not None and name in converters:
-            kwargs[name] = converters[name](value)
+        elif value is not None and name in _CONVERTERS:
+            kwargs[name] = _CONVERTERS[name](value)
         else:
             kwargs[name] = value
     return MeterSettings(**kwargs)
+
+
+def _converter(hint: Any) -> Callable[[Any], Any] | None:
+    """How a key's value becomes a ``MeterSettings`` field of type ``hint`` (None: as is)."""
+    kinds = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    [kind] = [k for k in kinds if k is not type(None)]
+    if typing.get_origin(kind) is tuple:
+        return tuple
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind  # the key spells one of its values (one_of above)
+    if kind is dt.tzinfo:
+        return get_zone
+    return None
+
+
+# From MeterSettings' annotations, so that a field's type is written there only.
+_CONVERTERS: Final = {
+    name: convert
+    for name, hint in typing.get_type_hints(MeterSettings).items()
+    if (convert := _converter(hint)) is not None
+}
 
 
 def _engine_default_backoff() -> Backoff:

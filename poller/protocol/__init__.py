@@ -23,6 +23,7 @@ from ._capture import Framing, Telegram, decode_capture, telegrams_from_frames
 from ._checksums import bcc, crc16
 from ._constants import (
     INITIAL_BAUD,
+    MAX_ADDRESS_LEN,
     MODE_C_RATES,
     char_time,
     wire_time,
@@ -122,6 +123,7 @@ from ._values import (
 __all__ = [
     "BREAK",
     "INITIAL_BAUD",
+    "MAX_ADDRESS_LEN",
     "MODE_C_RATES",
     "NEED_DATA",
     "Ack",

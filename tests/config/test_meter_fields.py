@@ -8,7 +8,7 @@ import typing
 import annotated_types
 import pytest
 
-from poller.config import BusConfig, MeterOptions
+from poller.config import BusConfig, MeterConfig, MeterOptions
 from poller.config._types import BaudRate, like_field, one_of
 from poller.engine import EngineOptions, MeterSettings
 from poller.protocol import MODE_C_RATES, LineFraming, Mode, SessionMode, limits_of
@@ -74,3 +74,11 @@ def test_like_field_inherits_or_takes_the_default():
     assert inherited.default is None
     assert like_field(MeterSettings, "wake_up").default is False  # no limit: none given
     assert not like_field(MeterSettings, "wake_up").metadata
+
+
+def test_every_meter_key_is_a_meter_settings_field():
+    engine = {f.name for f in dataclasses.fields(MeterSettings)}
+    keys = set(MeterConfig.model_fields)
+    assert keys - engine == {"password_file", "schedule", "profile_schedule"}
+    # Set from the bus's profile_schedule, not by a key of its own.
+    assert engine - keys == {"profiles_with_registers"}

@@ -1,4 +1,11 @@
-"""How one client session should talk to one meter, validated when it is built."""
+"""How one client session should talk to one meter, validated when it is built.
+
+``SessionConfig`` is the one description of a conversation's settings: each field's
+default and its check (``checks`` in the field's metadata) are written here, and the
+engine's ``MeterSettings`` declares the same fields with ``same_field``, the daemon's
+configuration reads their limits back, rather than either repeating them. Only the
+checks that relate fields to each other are in ``__post_init__``.
+"""
 
 from __future__ import annotations
 

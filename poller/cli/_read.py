@@ -26,7 +26,6 @@ from poller.engine import (
     BatchPlan,
     FlightRecorder,
     LinkLostError,
-    MeterMode,
     MeterSettings,
     ProfileRange,
     build_batch,
@@ -42,6 +41,7 @@ from poller.protocol import (
     ProtocolError,
     ProtocolTimeoutError,
     RetriesExhaustedError,
+    SessionMode,
     scheme_names,
 )
 from poller.protocol._constants import MODE_C_RATES, REACTION_TIME_MAX
@@ -104,7 +104,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--mode",
-        choices=[m.value for m in MeterMode],
+        choices=[m.value for m in SessionMode],
         help="readout (the default), programming (default with --register or "
         "--load-profile) or push (listen for a mode D telegram)",
     )
@@ -261,13 +261,13 @@ def _request(args: argparse.Namespace) -> _Request:
     if client_tr is not None and not 0 <= client_tr <= REACTION_TIME_MAX * 1000:
         raise UsageError(f"--client-tr must be 0 to {REACTION_TIME_MAX * 1000:g} ms")
     registers: list[str] = args.register
-    mode = MeterMode(args.mode) if args.mode else None
+    mode = SessionMode(args.mode) if args.mode else None
     if mode is None:
-        mode = MeterMode.PROGRAMMING if registers or args.load_profile else MeterMode.READOUT
-    if args.load_profile and mode is not MeterMode.PROGRAMMING:
+        mode = SessionMode.PROGRAMMING if registers or args.load_profile else SessionMode.READOUT
+    if args.load_profile and mode is not SessionMode.PROGRAMMING:
         raise UsageError("--load-profile needs --mode programming")
     password = _password(args)
-    if mode is MeterMode.PROGRAMMING and password is None:
+    if mode is SessionMode.PROGRAMMING and password is None:
         raise UsageError(
             f"programming mode needs a password: --password, --password-file or {PASSWORD_ENV}"
         )
@@ -275,9 +275,9 @@ def _request(args: argparse.Namespace) -> _Request:
     settings = MeterSettings(
         address=args.address,
         mode=mode,
-        password=password if mode is MeterMode.PROGRAMMING else None,
+        password=password if mode is SessionMode.PROGRAMMING else None,
         password_scheme=args.password_scheme,
-        registers=tuple(registers) if mode is MeterMode.PROGRAMMING else (),
+        registers=tuple(registers) if mode is SessionMode.PROGRAMMING else (),
         max_baud=args.max_baud,
         framing=LineFraming.BITS_8N1 if args.eight_n_one else LineFraming.BITS_7E1,
         wake_up=args.wake_up,
@@ -291,7 +291,7 @@ def _request(args: argparse.Namespace) -> _Request:
     if args.load_profile:
         start, end = _range(args.load_profile, tz)
         ranges.append(ProfileRange(profile=args.profile, start=start, end=end, cursor=None, tz=tz))
-    filter_registers = frozenset(registers) if mode is MeterMode.READOUT else frozenset()
+    filter_registers = frozenset(registers) if mode is SessionMode.READOUT else frozenset()
     return _Request(
         settings=settings,
         plan=BatchPlan(ranges=ranges),

@@ -26,7 +26,7 @@ from poller.util import redact_url
 from ._meters import BackoffConfig, MeterConfig, MeterOptions, build_meter_settings
 from ._schedules import ScheduleRef
 from ._suggest import did_you_mean
-from ._types import ConfigModel, Name, Seconds
+from ._types import ConfigModel, Name, Seconds, like_field
 
 __all__ = ["PORT_SCHEMES", "BusConfig", "RS485Config", "check_port_url"]
 
@@ -105,13 +105,13 @@ class BusConfig(ConfigModel):
     """Lock the device so no other program talks on the bus."""
     inter_byte_read: Seconds = Field(default=0.0, ge=0)
     """Keep collecting a reply while bytes follow within this time."""
-    unreachable_after: int = Field(default=5, ge=1)
+    unreachable_after: int = like_field(EngineOptions, "unreachable_after")
     """Failed sessions in a row after which a meter is unreachable."""
-    probe_interval: Seconds = Field(default=900.0, gt=0)
+    probe_interval: Seconds = like_field(EngineOptions, "probe_interval")
     """How often an unreachable meter is tried again."""
     reopen_backoff: BackoffConfig | None = None
     """Waits between attempts to reopen a lost port (default 1s doubling to 60s)."""
-    stop_timeout: Seconds = Field(default=10.0, gt=0)
+    stop_timeout: Seconds = like_field(EngineOptions, "stop_timeout")
     """How long a stop waits for the running conversation."""
     recorder_size: int = Field(default=EngineOptions().recorder_size, ge=1)
     """Frames kept for the log of a failed session."""

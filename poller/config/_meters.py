@@ -4,24 +4,44 @@ Every field of ``poller.engine.MeterSettings`` a user sets is here, under the sa
 name and meaning; durations may be written as ``500ms``/``3s``/``2m`` as well as in
 seconds. A meter's own value wins over the bus's ``meter_defaults``, which win over
 the engine's defaults. ``build_meter_settings`` makes the engine's object.
+
+What a key allows is not written here but read from the engine's description: a
+number's range from the ``Limits`` its ``MeterSettings`` field is checked against (so
+pydantic reports it at the key), a name's spellings from the enum or rate table, the
+defaults from ``MeterSettings`` itself (every key here defaults to None: "inherit"),
+and how a value becomes the field's type from the field's annotation.
+The checks pydantic cannot express run when ``MeterSettings`` is built, and the
+loader reports them at the meter.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import enum
+import types
+import typing
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Final, Literal, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 from pydantic import Field, SecretStr, model_validator
 
-from poller.engine import MeterMode, MeterSettings
-from poller.protocol import LineFraming, Mode, scheme_names
+from poller.engine import MeterSettings
+from poller.protocol import (
+    MAX_ADDRESS_LEN,
+    LineFraming,
+    Mode,
+    SessionMode,
+    UnknownSchemeError,
+    get_scheme,
+)
 from poller.schedule import get_zone
 from poller.util import Backoff
 
 from ._schedules import ScheduleRef
 from ._secrets import SecretFileRef, to_password
-from ._types import BaudRate, ConfigModel, Interval, Seconds, ZoneName
+from ._types import BaudRate, ConfigModel, Interval, Seconds, ZoneName, like_field, one_of
 
 __all__ = ["BackoffConfig", "MeterConfig", "MeterOptions", "build_meter_settings"]
 
@@ -40,17 +60,34 @@ class BackoffConfig(ConfigModel):
 
 
 def _check_scheme(name: str | None) -> str | None:
-    if name is not None and name not in scheme_names():
-        raise ValueError(
-            f"unknown password scheme {name!r}; known: {', '.join(scheme_names()) or 'none'}"
-        )
+    if name is not None:
+        try:
+            get_scheme(name)
+        except UnknownSchemeError as exc:
+            known = ", ".join(exc.known) or "none"
+            raise ValueError(f"unknown password scheme {name!r}; known: {known}") from None
     return name
+
+
+def _inherited(name: str) -> Any:
+    """A key unset unless given (so it inherits), within ``MeterSettings``'s lower limit."""
+    return like_field(MeterSettings, name, inherit=True)
+
+
+if TYPE_CHECKING:
+    ModeName = str
+    FramingName = str
+    ProtocolMode = str
+else:
+    ModeName = one_of(mode.value for mode in SessionMode)
+    FramingName = one_of(framing.value for framing in LineFraming)
+    ProtocolMode = one_of(mode.value for mode in Mode)
 
 
 class MeterOptions(ConfigModel):
     """Settings a meter takes from its bus's ``meter_defaults`` unless it sets them."""
 
-    mode: Literal["readout", "programming", "push"] | None = None
+    mode: ModeName | None = None
     """readout: data readout (modes A/B/C); programming: R1 registers and R5 profiles; push:
     listen for mode D telegrams."""
     password: SecretStr | None = None
@@ -69,33 +106,33 @@ class MeterOptions(ConfigModel):
     """Longest range asked for in one read; a longer backlog takes several reads."""
     max_baud: BaudRate | None = None
     """Cap on the mode C rate."""
-    framing: Literal["7E1", "8N1"] | None = None
+    framing: FramingName | None = None
     """Character format: 7E1 (the standard) or 8N1."""
     wake_up: bool | None = None
     """Send the NUL wake-up sequence before signing on (battery meters)."""
-    timeout: Seconds | None = Field(default=None, gt=0)
+    timeout: Seconds | None = _inherited("timeout")
     """Reply timeout of each message."""
-    session_timeout: Seconds | None = Field(default=None, gt=0)
+    session_timeout: Seconds | None = _inherited("session_timeout")
     """Deadline of the whole conversation."""
-    max_repeats: int | None = Field(default=None, ge=0)
+    max_repeats: int | None = _inherited("max_repeats")
     """Repeats of one message inside a session."""
-    retries: int | None = Field(default=None, ge=0)
+    retries: int | None = _inherited("retries")
     """Further sessions after a failed one, requeued behind the other meters."""
     backoff: BackoffConfig | None = None
     """Pause before a retry after failures in a row."""
-    switch_delay: Seconds | None = Field(default=None, ge=0)
+    switch_delay: Seconds | None = _inherited("switch_delay")
     """Extra wait before switching baud after the option select."""
-    client_reaction_time: Seconds | None = Field(default=None, ge=0)
+    client_reaction_time: Seconds | None = _inherited("client_reaction_time")
     """Our reaction time before answering the identification."""
-    force_mode: Literal["A", "B", "C", "D", "E"] | None = None
+    force_mode: ProtocolMode | None = None
     """Treat the meter as this protocol mode whatever its identification says."""
-    fallback_after: int | None = Field(default=None, ge=0)
+    fallback_after: int | None = _inherited("fallback_after")
     """Failed sessions at one rate after which the rate cap is lowered (0: never)."""
     fallback_baud: BaudRate | None = None
     """The cap to fall back to; unset steps down one rate at a time."""
     timezone: ZoneName | None = None
     """The meter clock's zone, for profile timestamps (default UTC)."""
-    push_timeout: Seconds | None = Field(default=None, gt=0)
+    push_timeout: Seconds | None = _inherited("push_timeout")
     """How long a push session listens for a telegram."""
 
     @model_validator(mode="after")
@@ -109,7 +146,7 @@ class MeterOptions(ConfigModel):
 class MeterConfig(MeterOptions):
     """One meter on a bus."""
 
-    address: str = Field(min_length=1, max_length=32)
+    address: str = Field(min_length=1, max_length=MAX_ADDRESS_LEN)
     """The meter's address (serial number) used in /?address!; quote it: "06417290"."""
     name: str | None = Field(default=None, min_length=1, max_length=64)
     """A name for logs, metrics and sinks; default the address."""
@@ -119,16 +156,8 @@ class MeterConfig(MeterOptions):
     """When to collect its profiles (programming mode), e.g. {daily: "00:05"}."""
 
 
-_NULLABLE: Final = frozenset(
-    {
-        "password_scheme",
-        "profile_max_span",
-        "max_baud",
-        "client_reaction_time",
-        "force_mode",
-        "fallback_baud",
-    }
-)
+# An explicit null keeps the engine's None ("no cap") rather than inheriting.
+_NULLABLE: Final = frozenset(f.name for f in dataclasses.fields(MeterSettings) if f.default is None)
 _SECRET_FIELDS: Final = ("password", "password_file")
 _FIELDS: Final = tuple(f for f in MeterOptions.model_fields if f not in _SECRET_FIELDS)
 
@@ -158,22 +187,35 @@ def build_meter_settings(meter: MeterConfig, defaults: MeterOptions) -> MeterSet
         "name": meter.name,
         "password": to_password(secrets.password, secrets.password_file),
     }
-    converters: dict[str, Any] = {
-        "mode": MeterMode,
-        "framing": LineFraming,
-        "force_mode": Mode,
-        "timezone": get_zone,
-        "registers": tuple,
-        "profiles": tuple,
-    }
     for name, value in values.items():
         if name == "backoff":
             kwargs[name] = value.apply(_engine_default_backoff())
-        elif value is not None and name in converters:
-            kwargs[name] = converters[name](value)
+        elif value is not None and name in _CONVERTERS:
+            kwargs[name] = _CONVERTERS[name](value)
         else:
             kwargs[name] = value
     return MeterSettings(**kwargs)
+
+
+def _converter(hint: Any) -> Callable[[Any], Any] | None:
+    """How a key's value becomes a ``MeterSettings`` field of type ``hint`` (None: as is)."""
+    kinds = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    [kind] = [k for k in kinds if k is not type(None)]
+    if typing.get_origin(kind) is tuple:
+        return tuple
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind  # the key spells one of its values (one_of above)
+    if kind is dt.tzinfo:
+        return get_zone
+    return None
+
+
+# From MeterSettings' annotations, so that a field's type is written there only.
+_CONVERTERS: Final = {
+    name: convert
+    for name, hint in typing.get_type_hints(MeterSettings).items()
+    if (convert := _converter(hint)) is not None
+}
 
 
 def _engine_default_backoff() -> Backoff:

@@ -7,13 +7,16 @@ It is strict about shape: no model accepts a key it does not know.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
-from typing import Annotated, Any, Final, Literal
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from poller.protocol import MODE_C_RATES, limits_of
 from poller.schedule import get_zone, parse_duration
 
 __all__ = [
@@ -24,6 +27,8 @@ __all__ = [
     "Name",
     "Seconds",
     "ZoneName",
+    "like_field",
+    "one_of",
 ]
 
 NAME_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
@@ -94,5 +99,32 @@ ZoneName = Annotated[
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
 
-BaudRate = Literal[300, 600, 1200, 2400, 4800, 9600, 19200]
-"""The mode C rates of clause 6.3.14."""
+
+def one_of(values: Iterable[object]) -> Any:
+    """A ``Literal`` of ``values``: a key's spellings, taken from what defines them."""
+    return Literal[tuple(values)]
+
+
+def like_field(cls: type[Any], name: str, *, inherit: bool = False) -> Any:
+    """A key described by the dataclass ``cls``'s field ``name``: its default and lower limit.
+
+    ``inherit`` makes the default None instead, for a key whose value otherwise comes
+    from elsewhere (a meter's from its bus's ``meter_defaults``). An upper limit is left
+    to ``cls``'s own check when the object is built: its message names the unit and
+    the standard's range ("within 0-1.5 s"), where pydantic's would only say "less than
+    or equal to 1.5".
+    """
+    [spec] = [f for f in dataclasses.fields(cls) if f.name == name]
+    limits = limits_of(cls, name)
+    return Field(
+        default=None if inherit else spec.default,
+        gt=limits.gt if limits else None,
+        ge=limits.ge if limits else None,
+    )
+
+
+if TYPE_CHECKING:
+    BaudRate = int
+else:
+    BaudRate = one_of(MODE_C_RATES.values())
+    """The mode C rates of clause 6.3.14, as the protocol lists them."""

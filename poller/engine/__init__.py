@@ -16,7 +16,7 @@ from ._engine import BusEngine, OnBatch
 from ._errors import LinkLostError, SessionDeadlineError
 from ._gate import SessionGate
 from ._jobs import ReadKind
-from ._meter_config import MeterMode, MeterSettings
+from ._meter_config import MeterSettings
 from ._observer import EngineObserver
 from ._options import EngineOptions
 from ._recorder import FlightRecorder, RecordedFrame
@@ -33,7 +33,6 @@ __all__ = [
     "FlightRecorder",
     "LinkLostError",
     "MemoryCursorStore",
-    "MeterMode",
     "MeterSettings",
     "MeterState",
     "MeterStatus",

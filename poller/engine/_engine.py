@@ -48,6 +48,7 @@ from poller.protocol import (
     Failed,
     SessionAbortedError,
     SessionConfig,
+    SessionMode,
     SessionResult,
 )
 from poller.readings import ReadingBatch
@@ -58,7 +59,7 @@ from ._cursor import CursorStore, MemoryCursorStore
 from ._errors import LinkLostError
 from ._gate import SessionGate
 from ._jobs import Job, JobQueue, ReadKind
-from ._meter_config import MeterMode, MeterSettings
+from ._meter_config import MeterSettings
 from ._observer import EngineObserver
 from ._options import EngineOptions
 from ._recorder import FlightRecorder
@@ -158,7 +159,7 @@ class BusEngine:
         if self._stopping:
             raise RuntimeError(f"bus {self.name} is stopping")
         if kind is None:
-            programming = settings.mode is MeterMode.PROGRAMMING
+            programming = settings.mode is SessionMode.PROGRAMMING
             kind = ReadKind.REGISTERS if programming else ReadKind.READOUT
         future: asyncio.Future[ReadingBatch] = asyncio.get_running_loop().create_future()
         self._queue.push(Job(address=address, kind=kind, future=future, slot=slot))
@@ -312,7 +313,7 @@ class BusEngine:
         plan, commands = await plan_job(
             job.kind, settings, self.cursors, now=self.options.wall_clock()
         )
-        push = job.kind is ReadKind.READOUT and settings.mode is MeterMode.PUSH
+        push = job.kind is ReadKind.READOUT and settings.mode is SessionMode.PUSH
         config = settings.session_config(commands=commands, max_baud=tracker.max_baud, push=push)
         session_id = f"{self.name}#{next(self._sessions)}"
         log = self._log.bind(

@@ -5,16 +5,23 @@ The daemon's YAML (one entry per meter under a bus) maps field by field onto
 retries and read its profiles incrementally is here, and nothing about sinks.
 ``session_config`` turns the settings plus the engine's current view of the meter
 (a lowered baud cap after failures) into the protocol core's ``SessionConfig``.
+
+The fields a conversation needs are the session's: declared with ``same_field`` they
+take ``SessionConfig``'s default and check, so the engine repeats neither, and
+``session_config`` copies them back by the names ``copied_fields`` records (only the
+reply timeout is named differently: ``timeout`` is the configuration's name). The
+engine's own fields (retries, backoff, profiles, time zone, session deadline) carry
+their checks here. ``poller.config`` reads defaults and checks from these fields.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
-import math
 from dataclasses import dataclass, field
+from typing import Final
 
 from poller.protocol import (
+    Limits,
     LineFraming,
     Mode,
     Password,
@@ -22,45 +29,39 @@ from poller.protocol import (
     ReadRequest,
     SessionConfig,
     SessionMode,
-    get_scheme,
+    check_fields,
+    checks,
+    copied_fields,
+    mode_c_rate,
+    same_field,
 )
-from poller.protocol._constants import MAX_REPEATS, MODE_C_RATES
-from poller.protocol._session_config import DEFAULT_PUSH_TIMEOUT, DEFAULT_REPLY_TIMEOUT
 from poller.util import Backoff
 
-__all__ = ["MeterMode", "MeterSettings"]
+__all__ = ["MeterSettings"]
 
 # A programming session reading a day of quarter-hour profile at 300 Bd takes about
 # two minutes; a readout at 300 Bd well under one. The default covers both.
 DEFAULT_SESSION_TIMEOUT = 180.0
 
 
-class MeterMode(enum.Enum):
-    """How the meter is normally read."""
-
-    READOUT = "readout"
-    """Sign on and take the data readout (modes A, B, C; mode E read as C)."""
-    PROGRAMMING = "programming"
-    """Mode C programming: R1 of ``registers`` and R5 of ``profiles``, then B0."""
-    PUSH = "push"
-    """Mode D / P1: listen for a telegram, never send."""
+def _positive_span(name: str, value: dt.timedelta | None) -> None:
+    if value is not None and value <= dt.timedelta(0):
+        raise ValueError(f"{name} must be positive")
 
 
-def _seconds(name: str, value: float, *, zero_ok: bool = False) -> None:
-    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
-        raise ValueError(f"{name} must be a {'non-negative' if zero_ok else 'positive'} time")
+_NOT_NEGATIVE: Final = checks(Limits(ge=0))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MeterSettings:
     """One meter on a bus. Times are seconds unless typed otherwise."""
 
-    address: str
+    address: str = same_field(SessionConfig, "address", required=True)
     """The serial number used in ``/?address!``; every sign-on is addressed."""
     name: str | None = None
-    mode: MeterMode = MeterMode.READOUT
-    password: Password | None = None
-    password_scheme: str | None = None
+    mode: SessionMode = same_field(SessionConfig, "mode")
+    password: Password | None = same_field(SessionConfig, "password")
+    password_scheme: str | None = same_field(SessionConfig, "password_scheme")
     """None sends ``P1(password)``; a registered scheme name sends ``P2``."""
     registers: tuple[str, ...] = ()
     """Register addresses read with R1 in programming mode (``1.8.0``, ``1-0:1.8.0*255``)."""
@@ -69,57 +70,46 @@ class MeterSettings:
     profiles_with_registers: bool = True
     """Whether a registers job also reads the profiles; False when they have their own
     schedule (a daily collection), so that they are not read at every register poll."""
-    profile_backfill: dt.timedelta = dt.timedelta(days=1)
+    profile_backfill: dt.timedelta = field(
+        default=dt.timedelta(days=1), metadata=checks(_positive_span)
+    )
     """How far back the first profile read of a meter without a cursor reaches."""
-    profile_max_span: dt.timedelta | None = None
+    profile_max_span: dt.timedelta | None = field(default=None, metadata=checks(_positive_span))
     """Longest range asked for in one read; a longer backlog is read over several jobs."""
-    max_baud: int | None = None
-    framing: LineFraming = LineFraming.BITS_7E1
-    wake_up: bool = False
-    timeout: float = DEFAULT_REPLY_TIMEOUT
+    max_baud: int | None = same_field(SessionConfig, "max_baud")
+    framing: LineFraming = same_field(SessionConfig, "framing")
+    wake_up: bool = same_field(SessionConfig, "wake_up")
+    timeout: float = same_field(SessionConfig, "reply_timeout")
     """Reply timeout of each message (from the end of ours to the first byte back)."""
-    session_timeout: float = DEFAULT_SESSION_TIMEOUT
+    session_timeout: float = field(
+        default=DEFAULT_SESSION_TIMEOUT, metadata=checks(Limits(gt=0, unit="s"))
+    )
     """The whole conversation's deadline: a meter that dribbles bytes cannot hold the bus."""
-    max_repeats: int = MAX_REPEATS
+    max_repeats: int = same_field(SessionConfig, "max_repeats")
     """Repeats of one message inside a session (the standard's 3)."""
-    retries: int = 2
+    retries: int = field(default=2, metadata=_NOT_NEGATIVE)
     """Further sessions after a failed one, each requeued behind the other meters' jobs."""
     backoff: Backoff = field(
         default_factory=lambda: Backoff(initial=5.0, factor=2.0, maximum=300.0, jitter=0.0)
     )
     """Pause before the next session after failures in a row (requeued behind the others)."""
-    switch_delay: float = 0.0
-    client_reaction_time: float | None = None
-    force_mode: Mode | None = None
-    fallback_after: int = 2
+    switch_delay: float = same_field(SessionConfig, "switch_delay")
+    client_reaction_time: float | None = same_field(SessionConfig, "client_reaction_time")
+    force_mode: Mode | None = same_field(SessionConfig, "force_mode")
+    fallback_after: int = field(default=2, metadata=_NOT_NEGATIVE)
     """Failed sessions at one rate after which the baud cap is lowered (0: never)."""
-    fallback_baud: int | None = None
+    fallback_baud: int | None = field(default=None, metadata=checks(mode_c_rate))
     """The cap to fall back to; None steps down one mode C rate at a time."""
     timezone: dt.tzinfo = dt.UTC
     """The meter clock's zone, for profile stamps and request bounds."""
-    push_timeout: float = DEFAULT_PUSH_TIMEOUT
+    push_timeout: float = same_field(SessionConfig, "push_timeout")
     """How long a push session listens for a telegram."""
 
     def __post_init__(self) -> None:
-        if self.password is not None and not isinstance(self.password, Password):
-            raise TypeError("password must be a Password (it keeps the secret out of logs)")
-        if self.password_scheme is not None:
-            get_scheme(self.password_scheme)
-        for rate in (self.max_baud, self.fallback_baud):
-            if rate is not None and rate not in MODE_C_RATES.values():
-                raise ValueError(f"{rate} is not a mode C rate")
-        if self.mode is not MeterMode.PROGRAMMING and (self.registers or self.profiles):
+        check_fields(self)
+        if self.mode is not SessionMode.PROGRAMMING and (self.registers or self.profiles):
             raise ValueError("registers and profiles are read in mode 'programming'")
-        if self.retries < 0 or self.max_repeats < 0 or self.fallback_after < 0:
-            raise ValueError("retries, max_repeats and fallback_after cannot be negative")
-        _seconds("timeout", self.timeout)
-        _seconds("session_timeout", self.session_timeout)
-        _seconds("switch_delay", self.switch_delay, zero_ok=True)
-        if self.profile_backfill <= dt.timedelta(0):
-            raise ValueError("profile_backfill must be positive")
-        if self.profile_max_span is not None and self.profile_max_span <= dt.timedelta(0):
-            raise ValueError("profile_max_span must be positive")
-        # Building one now reports a bad address or mode combination at load time.
+        # Building one now reports a bad mode combination at load time.
         self.session_config(commands=self.register_requests())
 
     @property
@@ -138,7 +128,7 @@ class MeterSettings:
     ) -> SessionConfig:
         """The protocol session for one conversation; ``max_baud`` overrides the cap."""
         if push is None:
-            push = self.mode is MeterMode.PUSH
+            push = self.mode is SessionMode.PUSH
         if push:
             mode = SessionMode.PUSH
         elif commands:
@@ -146,19 +136,16 @@ class MeterSettings:
         else:
             mode = SessionMode.READOUT
         programming = mode is SessionMode.PROGRAMMING
-        return SessionConfig(
-            address=self.address,
+        values = {theirs: getattr(self, ours) for ours, theirs in _COPIED.items()}
+        values.update(
             mode=mode,
             password=self.password if programming else None,
             password_scheme=self.password_scheme if programming else None,
             commands=commands,
             max_baud=max_baud if max_baud is not None else self.max_baud,
-            force_mode=self.force_mode,
-            framing=self.framing,
-            wake_up=self.wake_up,
-            reply_timeout=self.timeout,
-            max_repeats=self.max_repeats,
-            switch_delay=self.switch_delay,
-            client_reaction_time=self.client_reaction_time,
-            push_timeout=self.push_timeout,
         )
+        return SessionConfig(**values)
+
+
+# Read once: which of the fields above are the session's, under which of its names.
+_COPIED: Final = copied_fields(MeterSettings, SessionConfig)

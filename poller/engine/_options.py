@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from poller.protocol import Limits, check_fields, checks
 from poller.util import Backoff
 
 from ._recorder import DEFAULT_SIZE
@@ -21,21 +22,18 @@ def _utc_now() -> dt.datetime:
 class EngineOptions:
     """Bus-wide behaviour; per-meter settings live in ``MeterSettings``."""
 
-    unreachable_after: int = 5
+    unreachable_after: int = field(default=5, metadata=checks(Limits(ge=1)))
     """Failed sessions in a row after which a meter is unreachable."""
-    probe_interval: float = 900.0
+    probe_interval: float = field(default=900.0, metadata=checks(Limits(gt=0, unit="s")))
     """How often an unreachable meter is tried again."""
     reopen_backoff: Backoff = field(
         default_factory=lambda: Backoff(initial=1.0, factor=2.0, maximum=60.0)
     )
     recorder_size: int = DEFAULT_SIZE
-    stop_timeout: float = 10.0
+    stop_timeout: float = field(default=10.0, metadata=checks(Limits(gt=0, unit="s")))
     """Real seconds a graceful stop waits for the running conversation."""
     wall_clock: Callable[[], dt.datetime] = _utc_now
     """Aware wall-clock time for ``taken_at`` and profile bounds (tests map sim time)."""
 
     def __post_init__(self) -> None:
-        if self.unreachable_after < 1:
-            raise ValueError("unreachable_after must be at least 1")
-        if not self.probe_interval > 0 or not self.stop_timeout > 0:
-            raise ValueError("probe_interval and stop_timeout must be positive")
+        check_fields(self)

@@ -24,8 +24,14 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-from poller.protocol import AuthenticationError, ProtocolError, RemoteError, SessionResult
-from poller.protocol._constants import INITIAL_BAUD, MODE_C_RATES
+from poller.protocol import (
+    INITIAL_BAUD,
+    MODE_C_RATES,
+    AuthenticationError,
+    ProtocolError,
+    RemoteError,
+    SessionResult,
+)
 
 from ._meter_config import MeterSettings
 

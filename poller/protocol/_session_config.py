@@ -1,10 +1,16 @@
-"""How one client session should talk to one meter, validated when it is built."""
+"""How one client session should talk to one meter, validated when it is built.
+
+``SessionConfig`` is the one description of a conversation's settings: each field's
+default and its check (``checks`` in the field's metadata) are written here, and the
+engine's ``MeterSettings`` declares the same fields with ``same_field``, the daemon's
+configuration reads their limits back, rather than either repeating them. Only the
+checks that relate fields to each other are in ``__post_init__``.
+"""
 
 from __future__ import annotations
 
 import enum
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from ._actions import LineFraming
@@ -17,6 +23,7 @@ from ._constants import (
     PROTOCOL_SECONDARY,
     REACTION_TIME_MAX,
 )
+from ._field_checks import Limits, check_fields, checks
 from ._messages import Mode, Request
 from ._passwords import Password, get_scheme
 
@@ -28,6 +35,7 @@ __all__ = [
     "SessionConfig",
     "SessionMode",
     "WriteRequest",
+    "mode_c_rate",
 ]
 
 # The meter may take up to tr max to start answering; the margin covers the first
@@ -101,72 +109,82 @@ class WriteRequest:
 ProgrammingRequest = ReadRequest | WriteRequest
 
 
-def _positive(name: str, value: float) -> None:
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive number of seconds")
+def _address(name: str, value: str) -> None:
+    Request(address=value)  # raises InvalidMessageError (a ValueError)
+
+
+def _password(name: str, value: Password | None) -> None:
+    if value is not None and not isinstance(value, Password):
+        raise TypeError(f"{name} must be a Password (it keeps the secret out of logs)")
+
+
+def _scheme(name: str, value: str | None) -> None:
+    if value is not None:
+        get_scheme(value)  # unknown names fail now, listing known ones
+
+
+def _commands(name: str, value: tuple[ProgrammingRequest, ...]) -> None:
+    for command in value:
+        if not isinstance(command, ReadRequest | WriteRequest):
+            raise TypeError(f"{name} are ReadRequest or WriteRequest objects")
+
+
+def mode_c_rate(name: str, value: int | None) -> None:
+    """The check of a baud rate field: None or one of the mode C rates."""
+    if value is not None and value not in MODE_C_RATES.values():
+        rates = ", ".join(str(r) for r in MODE_C_RATES.values())
+        raise ValueError(f"{name} must be a mode C rate: {rates}")
+
+
+def _option_select_protocol(name: str, value: str) -> None:
+    if value not in (PROTOCOL_NORMAL, PROTOCOL_SECONDARY):
+        # V=2 enters HDLC (mode E), which this session does not speak.
+        raise ValueError(f"{name} must be '0' or '1'")
+
+
+_SECONDS: Final = Limits(gt=0, unit="s")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionConfig:
     """One meter's session settings. See ``_session.py`` for how each is used."""
 
-    address: str = ""
+    address: str = field(default="", metadata=checks(_address))
     """The meter's address; empty is the general address every meter answers."""
     mode: SessionMode = SessionMode.READOUT
-    password: Password | None = None
-    password_scheme: str | None = None
+    password: Password | None = field(default=None, metadata=checks(_password))
+    password_scheme: str | None = field(default=None, metadata=checks(_scheme))
     """None sends ``P1(password)``; a registered name sends ``P2(scheme(P0, password))``."""
-    commands: tuple[ProgrammingRequest, ...] = ()
-    max_baud: int | None = None
+    commands: tuple[ProgrammingRequest, ...] = field(default=(), metadata=checks(_commands))
+    max_baud: int | None = field(default=None, metadata=checks(mode_c_rate))
     """Highest rate to ask for in mode C; None takes what the meter offers."""
     force_mode: Mode | None = None
     """Read the meter as this mode whatever its identification announces."""
     framing: LineFraming = LineFraming.BITS_7E1
     wake_up: bool = False
     """Send the battery wake-up NULs (annex B.1) before each request."""
-    reply_timeout: float = DEFAULT_REPLY_TIMEOUT
+    reply_timeout: float = field(default=DEFAULT_REPLY_TIMEOUT, metadata=checks(_SECONDS))
     """From the end of our message (or baud switch) to the first byte of the reply."""
-    inter_char_timeout: float = INTER_CHAR_TIMEOUT
-    push_timeout: float = DEFAULT_PUSH_TIMEOUT
-    push_baud: int = MODE_D_BAUD
-    max_repeats: int = MAX_REPEATS
+    inter_char_timeout: float = field(default=INTER_CHAR_TIMEOUT, metadata=checks(_SECONDS))
+    push_timeout: float = field(default=DEFAULT_PUSH_TIMEOUT, metadata=checks(_SECONDS))
+    push_baud: int = field(default=MODE_D_BAUD, metadata=checks(Limits(gt=0)))
+    max_repeats: int = field(default=MAX_REPEATS, metadata=checks(Limits(ge=0)))
     """Repeats of one message after its first try (so 1 + max_repeats attempts)."""
-    switch_delay: float = 0.0
+    switch_delay: float = field(default=0.0, metadata=checks(Limits(ge=0, unit="s")))
     """Extra time after our last byte's wire time before a baud switch (USB adapters)."""
-    client_reaction_time: float | None = None
+    client_reaction_time: float | None = field(
+        default=None, metadata=checks(Limits(ge=0, le=REACTION_TIME_MAX, unit="s"))
+    )
     """Our tr; None is the least the identification allows (200 ms, or 20 ms)."""
-    option_select_protocol: str = PROTOCOL_NORMAL
+    option_select_protocol: str = field(
+        default=PROTOCOL_NORMAL, metadata=checks(_option_select_protocol)
+    )
 
     def __post_init__(self) -> None:
-        Request(address=self.address)  # raises InvalidMessageError (a ValueError)
-        if self.password is not None and not isinstance(self.password, Password):
-            raise TypeError("password must be a Password (it keeps the secret out of logs)")
-        if self.password_scheme is not None:
-            get_scheme(self.password_scheme)  # unknown names fail now, listing known ones
-            if self.password is None:
-                raise ValueError("a password scheme needs a password")
+        check_fields(self)
+        if self.password_scheme is not None and self.password is None:
+            raise ValueError("a password scheme needs a password")
         if self.commands and self.mode is not SessionMode.PROGRAMMING:
             raise ValueError("commands need mode PROGRAMMING")
-        for command in self.commands:
-            if not isinstance(command, ReadRequest | WriteRequest):
-                raise TypeError("commands are ReadRequest or WriteRequest objects")
-        if self.max_baud is not None and self.max_baud not in MODE_C_RATES.values():
-            rates = ", ".join(str(r) for r in MODE_C_RATES.values())
-            raise ValueError(f"max_baud must be a mode C rate: {rates}")
         if self.mode is SessionMode.PROGRAMMING and self.force_mode not in (None, Mode.C, Mode.E):
             raise ValueError("programming needs mode C; force_mode cannot be A, B or D")
-        for name in ("reply_timeout", "inter_char_timeout", "push_timeout"):
-            _positive(name, getattr(self, name))
-        if self.push_baud <= 0:
-            raise ValueError("push_baud must be positive")
-        if self.max_repeats < 0:
-            raise ValueError("max_repeats cannot be negative")
-        if not (math.isfinite(self.switch_delay) and self.switch_delay >= 0):
-            raise ValueError("switch_delay must be zero or more seconds")
-        if self.client_reaction_time is not None and not (
-            0 <= self.client_reaction_time <= REACTION_TIME_MAX
-        ):
-            raise ValueError(f"client_reaction_time must be within 0-{REACTION_TIME_MAX} s")
-        if self.option_select_protocol not in (PROTOCOL_NORMAL, PROTOCOL_SECONDARY):
-            # V=2 enters HDLC (mode E), which this session does not speak.
-            raise ValueError("option_select_protocol must be '0' or '1'")

@@ -17,8 +17,8 @@ from poller.config import (
     load_config,
     parse_config,
 )
-from poller.engine import EngineOptions, MeterMode, ReadKind
-from poller.protocol import LineFraming, Mode, Password
+from poller.engine import EngineOptions, ReadKind
+from poller.protocol import LineFraming, Mode, Password, SessionMode
 from poller.schedule import CronSchedule, DailySchedule, EverySchedule, get_zone
 from poller.transport import PortOptions, RS485Options
 from poller.util import Backoff
@@ -75,7 +75,7 @@ def test_the_simplest_configuration():
     assert (config.http.enabled, config.http.host, config.http.port) == (True, "127.0.0.1", 9462)
     bus = config.buses[0]
     [meter] = bus.meter_settings()
-    assert (meter.address, meter.name, meter.mode) == ("12345678", "flat-1", MeterMode.READOUT)
+    assert (meter.address, meter.name, meter.mode) == ("12345678", "flat-1", SessionMode.READOUT)
     assert bus.port_options() == PortOptions()
     assert bus.engine_options().unreachable_after == EngineOptions().unreachable_after
     assert config.sinks == [JsonlModel(type="jsonl", path="/var/lib/iec-poller/readings.jsonl")]
@@ -155,7 +155,7 @@ sinks: [{type: mqtt}]
     assert options.recorder_size == 16
     assert options.reopen_backoff == Backoff(initial=2.0, maximum=60.0, factor=2.0, jitter=0.1)
     main, second = bus.meter_settings()
-    assert main.mode is MeterMode.PROGRAMMING
+    assert main.mode is SessionMode.PROGRAMMING
     assert main.password == Password("s3cret")
     assert main.password_scheme == "elster-a1140"
     assert (main.registers, main.profiles) == (("1.8.0", "2.8.0"), ("P.01",))
@@ -169,7 +169,7 @@ sinks: [{type: mqtt}]
     assert main.timezone == get_zone("Europe/Berlin")
     # The meter's own settings win over the bus's defaults, secrets included.
     assert (second.mode, second.retries, second.password) == (
-        MeterMode.READOUT,
+        SessionMode.READOUT,
         0,
         Password("inline"),
     )

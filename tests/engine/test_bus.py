@@ -6,8 +6,8 @@ import asyncio
 
 from structlog.testing import capture_logs
 
-from poller.engine import Backoff, MeterMode, MeterState
-from poller.protocol import Password
+from poller.engine import Backoff, MeterState
+from poller.protocol import Password, SessionMode
 from poller.simulator import get_profile
 
 from .helpers import read_all, rig, run, settings, spec
@@ -101,7 +101,7 @@ def test_wrong_password_is_reported_b0_sent_and_the_next_meter_is_fine() -> None
     lzqj = get_profile("emh-lzqj")
     zmd = get_profile("lg-zmd")
     configs = [
-        settings(lzqj, mode=MeterMode.PROGRAMMING, password=Password("WRONG123"),
+        settings(lzqj, mode=SessionMode.PROGRAMMING, password=Password("WRONG123"),
                  registers=("1.8.0",)),
         settings(zmd),
     ]  # fmt: skip
@@ -171,7 +171,7 @@ def test_a_meter_announcing_a_rate_it_cannot_do_falls_back() -> None:
 
 def test_abort_during_a_programming_session_sends_b0() -> None:
     lzqj = get_profile("emh-lzqj")
-    config = settings(lzqj, mode=MeterMode.PROGRAMMING, password=Password("00000000"),
+    config = settings(lzqj, mode=SessionMode.PROGRAMMING, password=Password("00000000"),
                       profiles=("P.01",))  # fmt: skip
 
     async def main():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
-from poller.engine import MeterMode, ReadKind
-from poller.protocol import LineFraming, Mode, Password, wire_time
+from poller.engine import ReadKind
+from poller.protocol import LineFraming, Mode, Password, SessionMode, wire_time
 from poller.readings import Quality, ReadingBatch
 from poller.simulator import Quirks, get_profile
 
@@ -64,7 +64,7 @@ def test_mode_b_switches_after_the_identification() -> None:
 
 def test_mode_d_push_meter() -> None:
     ehz = get_profile("emh-ehz")
-    batch, r = read_one(ehz, settings(ehz, mode=MeterMode.PUSH))
+    batch, r = read_one(ehz, settings(ehz, mode=SessionMode.PUSH))
     assert batch.ok, batch.error
     assert batch.baud == 2400
     assert "1-0:1.8.1*255" in by_address(batch)
@@ -75,7 +75,7 @@ def test_programming_r1_registers_with_p1() -> None:
     lzqj = get_profile("emh-lzqj")
     config = settings(
         lzqj,
-        mode=MeterMode.PROGRAMMING,
+        mode=SessionMode.PROGRAMMING,
         password=Password("00000000"),
         registers=("1.8.0", "2.8.0"),
     )
@@ -90,7 +90,7 @@ def test_programming_with_a_p2_scheme() -> None:
     a1140 = get_profile("elster-a1140")
     config = settings(
         a1140,
-        mode=MeterMode.PROGRAMMING,
+        mode=SessionMode.PROGRAMMING,
         password=Password("ABCDEFGH"),
         password_scheme="elster-a1140",
         registers=("1.8.0",),
@@ -104,7 +104,7 @@ def test_load_profile_p01_and_logbook() -> None:
     lzqj = get_profile("emh-lzqj")
     config = settings(
         lzqj,
-        mode=MeterMode.PROGRAMMING,
+        mode=SessionMode.PROGRAMMING,
         password=Password("00000000"),
         profiles=("P.01", "P.98"),
     )
@@ -118,7 +118,7 @@ def test_load_profile_p01_and_logbook() -> None:
 
 def test_registers_without_the_profiles_that_have_their_own_schedule() -> None:
     lzqj = get_profile("emh-lzqj")
-    common = {"mode": MeterMode.PROGRAMMING, "password": Password("00000000")}
+    common = {"mode": SessionMode.PROGRAMMING, "password": Password("00000000")}
     config = settings(lzqj, registers=("1.8.0",), profiles=("P.01",), **common)
     alone = dataclasses.replace(config, profiles_with_registers=False)
     with_profiles, r1 = read_one(lzqj, config, kind=ReadKind.REGISTERS)

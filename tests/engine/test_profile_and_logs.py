@@ -9,8 +9,16 @@ from pathlib import Path
 
 from structlog.testing import capture_logs
 
-from poller.engine import FlightRecorder, MeterMode, ReadKind, SqliteCursorStore, run_session
-from poller.protocol import ClientSession, Failed, Password, Send, SessionConfig, wire_time
+from poller.engine import FlightRecorder, ReadKind, SqliteCursorStore, run_session
+from poller.protocol import (
+    ClientSession,
+    Failed,
+    Password,
+    Send,
+    SessionConfig,
+    SessionMode,
+    wire_time,
+)
 from poller.simulator import ManualClock, get_profile
 
 from .helpers import read_all, rig, run, settings, spec
@@ -21,7 +29,7 @@ QUARTER = dt.timedelta(minutes=15)
 
 
 def profile_settings(**changes):
-    return settings(LZQJ, mode=MeterMode.PROGRAMMING, password=Password("00000000"),
+    return settings(LZQJ, mode=SessionMode.PROGRAMMING, password=Password("00000000"),
                     profiles=("P.01",), **changes)  # fmt: skip
 
 
@@ -139,7 +147,7 @@ def test_a_dribbling_meter_cannot_hold_the_bus_past_the_session_deadline() -> No
 def test_no_password_in_any_log_line_even_with_an_echo() -> None:
     secret = "SECRET99"
     meter = dataclasses.replace(LZQJ, quirks=dataclasses.replace(LZQJ.quirks, echo=True))
-    config = settings(meter, mode=MeterMode.PROGRAMMING, password=Password(secret),
+    config = settings(meter, mode=SessionMode.PROGRAMMING, password=Password(secret),
                       registers=("1.8.0",), switch_delay=0.005)  # fmt: skip
 
     async def main():

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from poller.engine import MeterMode, MeterSettings
-from poller.protocol import Password
+from poller.engine import MeterSettings
+from poller.protocol import Password, SessionMode
 from poller.readings import Reading, ReadingBatch
 from poller.sinks import Sink
 from poller.spool import Spool, SpoolDispatcher
@@ -41,7 +41,7 @@ def bus_meters() -> tuple[list[Any], list[MeterSettings]]:
     ]
     emh = settings(
         specs[2],
-        mode=MeterMode.PROGRAMMING,
+        mode=SessionMode.PROGRAMMING,
         password=Password("00000000"),
         registers=("1.8.0", "2.8.0"),
         profiles=("P.01",),

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from poller.protocol import MODE_C_RATES, limits_of
+from poller.protocol import MODE_C_RATES
 from poller.schedule import get_zone, parse_duration
+from poller.util import limits_of
 
 __all__ = [
     "NAME_PATTERN",

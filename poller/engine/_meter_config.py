@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from poller.protocol import (
-    Limits,
     LineFraming,
     Mode,
     Password,
@@ -29,13 +28,9 @@ from poller.protocol import (
     ReadRequest,
     SessionConfig,
     SessionMode,
-    check_fields,
-    checks,
-    copied_fields,
     mode_c_rate,
-    same_field,
 )
-from poller.util import Backoff
+from poller.util import Backoff, Limits, check_fields, checks, copied_fields, same_field
 
 __all__ = ["MeterSettings"]
 

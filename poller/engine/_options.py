@@ -6,8 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from poller.protocol import Limits, check_fields, checks
-from poller.util import Backoff
+from poller.util import Backoff, Limits, check_fields, checks
 
 from ._recorder import DEFAULT_SIZE
 

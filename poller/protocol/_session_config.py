@@ -13,6 +13,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Final
 
+from poller.util import Limits, check_fields, checks
+
 from ._actions import LineFraming
 from ._constants import (
     INTER_CHAR_TIMEOUT,
@@ -23,7 +25,6 @@ from ._constants import (
     PROTOCOL_SECONDARY,
     REACTION_TIME_MAX,
 )
-from ._field_checks import Limits, check_fields, checks
 from ._messages import Mode, Request
 from ._passwords import Password, get_scheme
 

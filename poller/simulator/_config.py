@@ -29,8 +29,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from poller.protocol import Mode
-from poller.protocol._constants import MODE_B_RATES, MODE_C_RATES, MODE_D_BAUD
+from poller.protocol import MODE_B_RATES, MODE_C_RATES, MODE_D_BAUD, Mode
 
 from ._model import (
     RESIDENTIAL_CURVE,

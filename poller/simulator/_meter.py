@@ -38,6 +38,12 @@ from datetime import datetime, timedelta
 
 from poller.protocol import (
     BREAK,
+    INITIAL_BAUD,
+    MODE_B_RATES,
+    MODE_C_RATES,
+    MODE_D_BAUD,
+    MODE_PROGRAMMING,
+    MODE_READOUT,
     DataMessage,
     Frame,
     FrameDecoder,
@@ -46,14 +52,6 @@ from poller.protocol import (
     Request,
     Role,
     push_telegram,
-)
-from poller.protocol._constants import (
-    INITIAL_BAUD,
-    MODE_B_RATES,
-    MODE_C_RATES,
-    MODE_D_BAUD,
-    MODE_PROGRAMMING,
-    MODE_READOUT,
 )
 
 from ._datablock import format_lines

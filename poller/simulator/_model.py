@@ -14,13 +14,6 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from poller.protocol import (
-    Identification,
-    InvalidMessageError,
-    Mode,
-    UnknownSchemeError,
-    get_scheme,
-)
-from poller.protocol._constants import (
     METER_INACTIVITY_MAX,
     METER_INACTIVITY_MIN,
     MODE_B_RATES,
@@ -30,6 +23,11 @@ from poller.protocol._constants import (
     REACTION_TIME_FAST_MIN,
     REACTION_TIME_MAX,
     REACTION_TIME_MIN,
+    Identification,
+    InvalidMessageError,
+    Mode,
+    UnknownSchemeError,
+    get_scheme,
 )
 
 from ._line import FRAMING_7E1, Framing

@@ -11,7 +11,8 @@ import pytest
 from poller.config import BusConfig, MeterConfig, MeterOptions
 from poller.config._types import BaudRate, like_field, one_of
 from poller.engine import EngineOptions, MeterSettings
-from poller.protocol import MODE_C_RATES, LineFraming, Mode, SessionMode, limits_of
+from poller.protocol import MODE_C_RATES, LineFraming, Mode, SessionMode
+from poller.util import limits_of
 
 
 def choices(name: str) -> set[object]:

@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 
 from poller.engine import EngineOptions, MeterSettings
-from poller.protocol import Mode, Password, SessionConfig, SessionMode, copied_fields
+from poller.protocol import Mode, Password, SessionConfig, SessionMode
+from poller.util import copied_fields
 
 
 def test_the_session_fields_keep_the_session_defaults():

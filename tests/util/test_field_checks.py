@@ -7,15 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from poller.protocol import (
-    Limits,
-    SessionConfig,
-    check_fields,
-    checks,
-    copied_fields,
-    limits_of,
-    same_field,
-)
+from poller.protocol import SessionConfig
+from poller.util import Limits, check_fields, checks, copied_fields, limits_of, same_field
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

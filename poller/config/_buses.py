@@ -20,6 +20,7 @@ from poller.transport import (
     PortUnavailableError,
     RS485Options,
     port_for_url,
+    port_schemes,
 )
 from poller.util import redact_url
 
@@ -28,9 +29,10 @@ from ._schedules import ScheduleRef
 from ._suggest import did_you_mean
 from ._types import ConfigModel, Name, Seconds, like_field
 
-__all__ = ["PORT_SCHEMES", "BusConfig", "RS485Config", "check_port_url"]
+__all__ = ["BusConfig", "RS485Config", "check_port_url"]
 
-PORT_SCHEMES: Final = ("socket", "rfc2217", "sim")
+# Converters: a host and a port are all there is to check.
+_NETWORK_SCHEMES: Final = ("socket", "rfc2217")
 _PORT_FORMS: Final = (
     "a device path (/dev/ttyUSB0, /dev/serial/by-id/...), socket://HOST:PORT,"
     " rfc2217://HOST:PORT or sim://PROFILE"
@@ -45,15 +47,18 @@ def check_port_url(url: str) -> str:
             raise ValueError(f"expected {_PORT_FORMS}")
         return url
     scheme = scheme.lower()
-    if scheme not in PORT_SCHEMES:
-        hint = did_you_mean(scheme, PORT_SCHEMES)
+    # Built in, or registered by an installed package (``iec_poller.transports``).
+    schemes = port_schemes()
+    if scheme not in schemes:
+        hint = did_you_mean(scheme, schemes)
         raise ValueError(f"unknown port scheme {scheme}://{hint}; expected {_PORT_FORMS}")
-    if scheme == "sim":
+    if scheme not in _NETWORK_SCHEMES:
         try:
-            # Builds the simulated bus without opening it: checks profile, file and query.
+            # Builds the port without opening it: sim:// checks profile, file and query,
+            # a plug-in whatever its factory checks.
             port_for_url(url)
         except PortUnavailableError as exc:
-            raise ValueError(f"not a usable sim:// URL: {exc.reason}") from None
+            raise ValueError(f"not a usable {scheme}:// URL: {exc.reason}") from None
         return url
     try:
         parts = urlsplit(url)

@@ -20,7 +20,7 @@ from poller.config import (
 from poller.engine import EngineOptions, ReadKind
 from poller.protocol import LineFraming, Mode, Password, SessionMode
 from poller.schedule import CronSchedule, DailySchedule, EverySchedule, get_zone
-from poller.transport import PortOptions, RS485Options
+from poller.transport import PortOptions, PortUnavailableError, RS485Options, register_scheme
 from poller.util import Backoff
 
 REPO = Path(__file__).resolve().parents[2]
@@ -383,3 +383,26 @@ def test_secret_file_relative_to_the_configuration(tmp_path):
         " is empty"
     )
     assert os.environ.get("IEC_POLLER_NEVER_SET") is None
+
+
+def test_a_port_scheme_a_plugin_registers_is_accepted_and_checked():
+    built: list[str] = []
+
+    def factory(url: str, options: PortOptions) -> object:
+        built.append(url)
+        if "bad" in url:
+            raise PortUnavailableError(url, "no such gateway")
+        return object()
+
+    text = SIMPLEST.replace("/dev/ttyUSB0", "lora://gw-1")
+    with pytest.raises(ConfigError, match="unknown port scheme lora://"):
+        parse_config(text)
+    unregister = register_scheme("lora", factory)  # type: ignore[arg-type]
+    try:
+        config = parse_config(text)
+        assert config.buses[0].port == "lora://gw-1"
+        assert built == ["lora://gw-1"]
+        with pytest.raises(ConfigError, match="not a usable lora:// URL: no such gateway"):
+            parse_config(text.replace("gw-1", "bad"))
+    finally:
+        unregister()

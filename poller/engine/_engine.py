@@ -5,8 +5,9 @@ Theory of operation
 A ``BusEngine`` owns one port. Callers never touch it: they ``submit`` jobs and
 await the returned future (or receive every batch through ``on_batch``). The bus
 task takes the first due job from the queue (``_jobs.py``), waits for the bus to be
-free, flushes stale input, runs one addressed session (``run_session``) under an
-overall deadline, turns the outcome into a ``ReadingBatch`` and settles the job:
+free, reads the meter once (``read_meter``: stale input flushed, one addressed
+session under an overall deadline, the outcome turned into a ``ReadingBatch``) and
+settles the job as the job policy (``_policy.py``) decides:
 
 * success: the meter is OK; the batch goes to ``on_batch``; only if that returned
   normally do the profile cursors move (so a sink failure re-reads, never skips);
@@ -41,19 +42,11 @@ from typing import Any
 
 import structlog
 
-from poller.protocol import (
-    AuthenticationError,
-    ClientSession,
-    Done,
-    Failed,
-    SessionAbortedError,
-    SessionConfig,
-    SessionResult,
-)
-from poller.readings import ReadingBatch
+from poller.protocol import Done, Failed
+from poller.readings import BatchContext, Failure, FailureKind, ReadingBatch
 from poller.transport import Clock, Port, PortError, open_with_backoff
 
-from ._batches import BatchPlan, build_batch, plan_job
+from ._batches import plan_job
 from ._cursor import CursorStore, MemoryCursorStore
 from ._errors import LinkLostError
 from ._gate import SessionGate
@@ -61,9 +54,10 @@ from ._jobs import Job, JobQueue, ReadKind
 from ._meter_config import MeterMode, MeterSettings
 from ._observer import EngineObserver
 from ._options import EngineOptions
+from ._policy import JobAction, admit, counts_against_meter, decide
+from ._read import ReadResult, read_meter
 from ._recorder import FlightRecorder
-from ._session_runner import run_session
-from ._status import MeterState, MeterStatus, MeterTracker
+from ._status import MeterStatus, MeterTracker
 
 __all__ = ["BusEngine", "OnBatch"]
 
@@ -279,77 +273,52 @@ class BusEngine:
     def _admitted(self) -> AbstractAsyncContextManager[None]:
         return self._gate.session(self.clock) if self._gate is not None else nullcontext()
 
-    async def _converse(self, config: SessionConfig, deadline: float) -> Done | Failed:
-        start = self.clock.now()
-        try:
-            await self._port.reset_input()
-        except PortError as exc:
-            error = LinkLostError(exc.url, exc.reason)
-            error.__cause__ = exc
-            return Failed(error=error, result=SessionResult(bus_free_at=start))
-        return await run_session(
-            self._port,
-            ClientSession(config),
-            deadline=deadline,
-            recorder=self.recorder,
-            abort=self._abort,
-        )
-
     async def _run_job(self, job: Job) -> None:
         settings = self._settings[job.address]
         tracker = self._trackers[job.address]
-        now = self.clock.now()
-        if tracker.blocked(now):
+        admission = admit(tracker.state, tracker.next_try, self.clock.now())
+        if admission.action is JobAction.SKIP:
             self._settle(job, self._skipped_batch(settings, job, tracker))
             return
-        if tracker.state is MeterState.FAILING and tracker.next_try and now < tracker.next_try:
+        if admission.action is JobAction.WAIT:
             # Another job's failure set a backoff: wait behind the others like its retry.
-            job.not_before = tracker.next_try
+            job.not_before = admission.not_before
             self._queue.push(job)
             return
-        probe = tracker.state is MeterState.UNREACHABLE
+        probe = admission.probe
         job.attempts += 1
-        plan, commands = await plan_job(
-            job.kind, settings, self.cursors, now=self.options.wall_clock()
-        )
-        push = job.kind is ReadKind.READOUT and settings.mode is MeterMode.PUSH
-        config = settings.session_config(commands=commands, max_baud=tracker.max_baud, push=push)
+        plan = await plan_job(job.kind, settings, self.cursors, now=self.options.wall_clock())
         session_id = f"{self.name}#{next(self._sessions)}"
         log = self._log.bind(
             meter=settings.address, session=session_id, attempt=job.attempts, kind=job.kind.value
         )
         await self._sleep_until(self._bus_free_at)
         async with self._admitted():
-            start = self.clock.now()
-            self.recorder.begin(session_id)
-            log.info("session start", probe=probe, max_baud=config.max_baud)
-            outcome = await self._converse(config, start + settings.session_timeout)
-        end = self.clock.now()
-        self._bus_free_at = max(end, outcome.result.bus_free_at)
-        batch = build_batch(
-            outcome,
-            plan,
-            bus=self.name,
-            settings=settings,
-            slot=job.slot,
-            taken_at=self.options.wall_clock(),
-            duration=end - start,
-        )
-        if isinstance(outcome, Done):
-            await self._succeeded(job, tracker, outcome, plan, batch, log)
+            cap = tracker.max_baud if tracker.max_baud is not None else settings.max_baud
+            log.info("session start", probe=probe, max_baud=cap)
+            result = await read_meter(
+                self._port,
+                settings,
+                plan,
+                bus=self.name,
+                slot=job.slot,
+                max_baud=tracker.max_baud,
+                recorder=self.recorder,
+                abort=self._abort,
+                session_id=session_id,
+                wall_clock=self.options.wall_clock,
+            )
+        self._bus_free_at = max(self.clock.now(), result.bus_free_at)
+        if isinstance(result.outcome, Done):
+            await self._succeeded(job, tracker, result, log)
         else:
-            await self._failed(job, tracker, outcome, batch, log, probe=probe)
+            await self._failed(job, tracker, result.outcome, result.batch, log, probe=probe)
 
     async def _succeeded(
-        self,
-        job: Job,
-        tracker: MeterTracker,
-        outcome: Done,
-        plan: BatchPlan,
-        batch: ReadingBatch,
-        log: Any,
+        self, job: Job, tracker: MeterTracker, result: ReadResult, log: Any
     ) -> None:
-        tracker.succeeded(batch.taken_at, outcome.result)
+        batch = result.batch
+        tracker.succeeded(batch.taken_at, result.outcome.result)
         self._session_ended(batch, ok=True, error_type=None, will_retry=False)
         log.info(
             "session done",
@@ -357,10 +326,10 @@ class BusEngine:
             baud=batch.baud,
             repeats=batch.repeats,
             duration=round(batch.duration, 3),
-            command_errors=batch.extra.get("command_errors"),
+            command_errors=[str(e) for e in batch.command_errors] or None,
         )
         if await self._deliver(batch, log):
-            for profile, cursor in plan.cursors.items():
+            for profile, cursor in result.cursors.items():
                 await self.cursors.set(job.address, profile, cursor)
         self._settle(job, batch)
 
@@ -378,35 +347,44 @@ class BusEngine:
         if isinstance(error, LinkLostError):
             log.warning("port lost during session", reason=error.reason)
             self._notify("port_failed", self.name, error.url, error.reason)
+        else:
+            log.warning("session failed", error=str(error), error_type=type(error).__name__)
+            for frame in self.recorder:
+                log.info("flight recorder", **frame.fields())
+        unreachable = False
+        if counts_against_meter(error):
+            cap = tracker.max_baud
+            unreachable = tracker.failed(
+                self.clock.now(),
+                error,
+                outcome.result,
+                unreachable_after=self.options.unreachable_after,
+                probe_interval=self.options.probe_interval,
+            )
+            if tracker.max_baud != cap:
+                log.warning("baud fallback", max_baud=tracker.max_baud, was=cap)
+            if unreachable:
+                log.error("meter unreachable", failures=tracker.consecutive_failures)
+        decision = decide(
+            error,
+            attempts=job.attempts,
+            retries=tracker.settings.retries,
+            probe=probe,
+            unreachable=unreachable,
+            next_try=tracker.next_try,
+        )
+        if decision.action is JobAction.REQUEUE_FRONT:
             job.attempts -= 1
             self._queue.push_front(job)
             await self._close_port()
             return
-        log.warning("session failed", error=str(error), error_type=type(error).__name__)
-        for frame in self.recorder:
-            log.info("flight recorder", **frame.fields())
-        if isinstance(error, SessionAbortedError):
+        if decision.action is JobAction.SETTLE:
             self._settle(job, batch)  # shutting down: not the meter's failure
             return
-        cap = tracker.max_baud
-        unreachable = tracker.failed(
-            self.clock.now(),
-            error,
-            outcome.result,
-            unreachable_after=self.options.unreachable_after,
-            probe_interval=self.options.probe_interval,
-        )
-        if tracker.max_baud != cap:
-            log.warning("baud fallback", max_baud=tracker.max_baud, was=cap)
-        if unreachable:
-            log.error("meter unreachable", failures=tracker.consecutive_failures)
-        settings = tracker.settings
-        # A refused password is not retried: meters lock programming after a few.
-        retry = not isinstance(error, AuthenticationError) and job.attempts <= settings.retries
-        retry = retry and not probe and not unreachable
+        retry = decision.action is JobAction.RETRY
         self._session_ended(batch, ok=False, error_type=type(error).__name__, will_retry=retry)
         if retry:
-            job.not_before = tracker.next_try or 0.0
+            job.not_before = decision.not_before
             self._queue.push(job)
             log.info("retry queued", not_before=round(job.not_before, 3))
             return
@@ -426,14 +404,15 @@ class BusEngine:
     def _skipped_batch(
         self, settings: MeterSettings, job: Job, tracker: MeterTracker
     ) -> ReadingBatch:
-        return ReadingBatch(
+        context = BatchContext(
             bus=self.name,
             meter=settings.address,
             taken_at=self.options.wall_clock(),
             meter_name=settings.name,
             slot=job.slot,
-            error=f"meter unreachable ({tracker.last_error}); not tried until its next probe",
         )
+        message = f"meter unreachable ({tracker.last_error}); not tried until its next probe"
+        return ReadingBatch(context=context, failure=Failure(FailureKind.UNREACHABLE, message))
 
     def _settle(self, job: Job, batch: ReadingBatch) -> None:
         self._notify("batch_settled", batch)

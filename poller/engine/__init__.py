@@ -18,6 +18,7 @@ from ._engine import BusEngine, OnBatch
 from ._errors import LinkLostError, SessionDeadlineError
 from ._gate import SessionGate
 from ._jobs import ReadKind
+from ._meter import Meter, MeterInUseError, ReadFailedError
 from ._meter_config import MeterMode, MeterSettings
 from ._observer import EngineObserver
 from ._options import EngineOptions
@@ -26,9 +27,11 @@ from ._read import ReadResult, read_meter
 from ._recorder import FlightRecorder, RecordedFrame
 from ._session_runner import run_session
 from ._status import MeterState, MeterStatus
+from ._stream import BatchStream
 
 __all__ = [
     "Backoff",
+    "BatchStream",
     "BusEngine",
     "CursorStore",
     "Decision",
@@ -38,12 +41,15 @@ __all__ = [
     "JobAction",
     "LinkLostError",
     "MemoryCursorStore",
+    "Meter",
+    "MeterInUseError",
     "MeterMode",
     "MeterSettings",
     "MeterState",
     "MeterStatus",
     "OnBatch",
     "ProfileRange",
+    "ReadFailedError",
     "ReadKind",
     "ReadPlan",
     "ReadResult",

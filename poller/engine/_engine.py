@@ -24,6 +24,10 @@ a failure the bus rests the guard time, after a clean readout not at all. A mete
 that is unreachable gets no bus time until its probe is due; jobs for it meanwhile
 finish at once with a failed batch.
 
+Every delivered batch (what ``on_batch`` gets) is also offered to each stream
+``batches()`` returned, for ``async for`` (``_stream.py``): bounded, so a slow
+consumer slows the bus instead of losing batches, and released when it leaves.
+
 ``stop(graceful=True)`` lets the running conversation finish (bounded by
 ``stop_timeout``), then aborts it; an aborted programming session still sends B0.
 Queued jobs are cancelled and the port is closed.
@@ -34,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import itertools
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, nullcontext
@@ -44,7 +49,7 @@ import structlog
 
 from poller.protocol import Done, Failed
 from poller.readings import BatchContext, Failure, FailureKind, ReadingBatch
-from poller.transport import Clock, Port, PortError, open_with_backoff
+from poller.transport import Clock, Port, PortError, open_with_backoff, port_for_url
 
 from ._batches import plan_job
 from ._cursor import CursorStore, MemoryCursorStore
@@ -58,6 +63,7 @@ from ._policy import JobAction, admit, counts_against_meter, decide
 from ._read import ReadResult, read_meter
 from ._recorder import FlightRecorder
 from ._status import MeterStatus, MeterTracker
+from ._stream import BatchStream, Feed
 
 __all__ = ["BusEngine", "OnBatch"]
 
@@ -70,7 +76,7 @@ class BusEngine:
     def __init__(
         self,
         name: str,
-        port: Port | Callable[[], Port],
+        port: Port | Callable[[], Port] | str,
         meters: Iterable[MeterSettings],
         *,
         on_batch: OnBatch | None = None,
@@ -82,6 +88,9 @@ class BusEngine:
         self.name = name
         self._gate = gate
         self._observer = observer or EngineObserver()
+        if isinstance(port, str):
+            # A factory, not one port: after a failure the port is built afresh.
+            port = functools.partial(port_for_url, port)
         if isinstance(port, Port):
             self._port, self._factory = port, None
         else:
@@ -90,6 +99,7 @@ class BusEngine:
         self._check_addresses(meters)
         self._trackers = {a: MeterTracker(s) for a, s in self._settings.items()}
         self._on_batch = on_batch
+        self._feeds: list[Feed] = []
         self.options = options or EngineOptions()
         self.cursors: CursorStore = cursors if cursors is not None else MemoryCursorStore()
         self.recorder = FlightRecorder(self.options.recorder_size)
@@ -164,6 +174,19 @@ class BusEngine:
         """One job per meter, in configuration order: one polling cycle."""
         return [self.submit(address, kind, slot) for address in self._settings]
 
+    def batches(self, *, maxsize: int = 16) -> BatchStream:
+        """Every batch delivered from now on, for ``async for``, until the engine stops.
+
+        Delivered means what ``on_batch`` gets: a success, or a failure that is not
+        retried. At most ``maxsize`` wait for the consumer; beyond that the bus waits
+        for it (nothing is lost). Leaving the loop releases the bus.
+        """
+        feed = Feed(maxsize)
+        if self._stopping:
+            feed.ended.set()
+        self._feeds.append(feed)
+        return BatchStream(feed)
+
     def status(self, address: str) -> MeterStatus:
         return self._trackers[address].snapshot()
 
@@ -192,6 +215,7 @@ class BusEngine:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._cancel_queue()
+        self._end_feeds()
         await self._close_port()
 
     # -- the bus task --------------------------------------------------------------
@@ -209,6 +233,7 @@ class BusEngine:
                 await self._run_job(job)
         finally:
             self._cancel_queue()
+            self._end_feeds()
             await self._close_port()
 
     async def _idle(self) -> None:
@@ -267,6 +292,10 @@ class BusEngine:
     def _cancel_queue(self) -> None:
         for job in self._queue.drain():
             job.future.cancel()
+
+    def _end_feeds(self) -> None:
+        for feed in self._feeds:
+            feed.ended.set()
 
     # -- one job -------------------------------------------------------------------
 
@@ -392,13 +421,17 @@ class BusEngine:
         self._settle(job, batch)
 
     async def _deliver(self, batch: ReadingBatch, log: Any) -> bool:
-        if self._on_batch is None:
-            return True
-        try:
-            await self._on_batch(batch)
-        except Exception:  # a sink's failure must not kill the bus
-            log.exception("on_batch failed")
-            return False
+        if self._on_batch is not None:
+            try:
+                await self._on_batch(batch)
+            except Exception:  # a sink's failure must not kill the bus
+                log.exception("on_batch failed")
+                return False
+        # After on_batch accepted it: a batch read again (its cursors did not move)
+        # reaches the streams once, like the sinks.
+        self._feeds = [f for f in self._feeds if not f.closed.is_set()]
+        for feed in self._feeds:
+            await feed.offer(batch)
         return True
 
     def _skipped_batch(

@@ -22,7 +22,7 @@ from ._meter import Meter, MeterInUseError, ReadFailedError
 from ._meter_config import MeterMode, MeterSettings
 from ._observer import EngineObserver
 from ._options import EngineOptions
-from ._policy import Decision, JobAction, admit, decide
+from ._policy import Decision, JobAction, admit, counts_against_meter, decide
 from ._read import ReadResult, read_meter
 from ._recorder import FlightRecorder, RecordedFrame
 from ._session_runner import run_session
@@ -59,6 +59,7 @@ __all__ = [
     "SqliteCursorStore",
     "admit",
     "build_batch",
+    "counts_against_meter",
     "decide",
     "failure_of",
     "plan_profile_read",

@@ -50,7 +50,7 @@ from ._errors import LinkLostError
 from ._jobs import ReadKind
 from ._meter_config import MeterSettings
 
-__all__ = ["ReadPlan", "build_batch", "failure_of", "plan_job", "quality_of"]
+__all__ = ["ReadPlan", "build_batch", "failure_of", "plan_job", "quality_of", "unreachable_batch"]
 
 _QUALITY = {
     Check.OK: Quality.GOOD,
@@ -126,6 +126,22 @@ def failure_of(outcome: Failed) -> Failure:
         silent = result.identification is None and result.readout is None
         kind = FailureKind.NO_ANSWER if silent else FailureKind.PROTOCOL
     return Failure(kind, str(error), type(error).__name__)
+
+
+def unreachable_batch(
+    bus: str,
+    settings: MeterSettings,
+    *,
+    slot: dt.datetime | None,
+    taken_at: dt.datetime,
+    why: str | None,
+) -> ReadingBatch:
+    """The batch of a job not tried: the meter is unreachable until its next probe."""
+    context = BatchContext(
+        bus=bus, meter=settings.address, taken_at=taken_at, meter_name=settings.name, slot=slot
+    )
+    message = f"meter unreachable ({why}); not tried until its next probe"
+    return ReadingBatch(context=context, failure=Failure(FailureKind.UNREACHABLE, message))
 
 
 def build_batch(

@@ -48,10 +48,10 @@ from typing import Any
 import structlog
 
 from poller.protocol import Done, Failed
-from poller.readings import BatchContext, Failure, FailureKind, ReadingBatch
+from poller.readings import ReadingBatch
 from poller.transport import Clock, Port, PortError, open_with_backoff, port_for_url
 
-from ._batches import plan_job
+from ._batches import plan_job, unreachable_batch
 from ._cursor import CursorStore, MemoryCursorStore
 from ._errors import LinkLostError
 from ._gate import SessionGate
@@ -307,7 +307,11 @@ class BusEngine:
         tracker = self._trackers[job.address]
         admission = admit(tracker.state, tracker.next_try, self.clock.now())
         if admission.action is JobAction.SKIP:
-            self._settle(job, self._skipped_batch(settings, job, tracker))
+            taken_at = self.options.wall_clock()
+            skipped = unreachable_batch(
+                self.name, settings, slot=job.slot, taken_at=taken_at, why=tracker.last_error
+            )
+            self._settle(job, skipped)
             return
         if admission.action is JobAction.WAIT:
             # Another job's failure set a backoff: wait behind the others like its retry.
@@ -433,19 +437,6 @@ class BusEngine:
         for feed in self._feeds:
             await feed.offer(batch)
         return True
-
-    def _skipped_batch(
-        self, settings: MeterSettings, job: Job, tracker: MeterTracker
-    ) -> ReadingBatch:
-        context = BatchContext(
-            bus=self.name,
-            meter=settings.address,
-            taken_at=self.options.wall_clock(),
-            meter_name=settings.name,
-            slot=job.slot,
-        )
-        message = f"meter unreachable ({tracker.last_error}); not tried until its next probe"
-        return ReadingBatch(context=context, failure=Failure(FailureKind.UNREACHABLE, message))
 
     def _settle(self, job: Job, batch: ReadingBatch) -> None:
         self._notify("batch_settled", batch)

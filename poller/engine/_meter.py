@@ -12,7 +12,8 @@ entered again after it was left, but not while it is entered
 daemon's own read path (``read_meter``) and is bounded by ``timeout`` as a whole.
 A read that fails raises ``ReadFailedError`` with the typed ``Failure`` and the
 batch (which may hold what was read before the failure); a port that cannot be
-opened raises ``PortError``, a port that is not open ``PortClosedError``.
+opened raises ``PortError`` (``TimeoutError`` when opening outlasts ``timeout``), a
+read outside ``async with`` ``PortClosedError``.
 """
 
 from __future__ import annotations

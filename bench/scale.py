@@ -236,10 +236,10 @@ async def _child(args: argparse.Namespace) -> dict[str, Any]:
                     {
                         "bus": batch.bus,
                         "meter": batch.meter,
-                        "obis": [r.obis for r in batch.readings],
+                        "obis": [r.obis and str(r.obis) for r in batch.readings],
                         "repeats": batch.repeats,
                         "baud": batch.baud,
-                        "extra": {k: str(v) for k, v in batch.extra.items()},
+                        "command_errors": [str(e) for e in batch.command_errors],
                         "frames": [
                             f.fields()
                             for e in engines

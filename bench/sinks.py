@@ -33,8 +33,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from poller.protocol import Value
-from poller.readings import Reading, ReadingBatch
+from poller.protocol import Identification, Value
+from poller.readings import BatchContext, Reading, ReadingBatch
 from poller.sinks import SinkContext, build_sink, sink_config_models
 from poller.spool import Spool, SpoolDispatcher
 from poller.util import Backoff
@@ -71,22 +71,23 @@ class Batches:
         n, self._n = self._n, self._n + 1
         meter = f"{50_000_000 + n % 1000}"
         taken_at = EPOCH + dt.timedelta(minutes=n)
+        context = BatchContext(
+            bus="bench",
+            meter=meter,
+            taken_at=taken_at,
+            slot=taken_at,
+            identification=Identification.parse_line("LGZ5ZMD310CR.S40"),
+        )
         readings = tuple(
             Reading(
-                bus="bench",
-                meter=meter,
+                context=context,
                 address=f"{_REGISTERS[i % 10][0]}*{i // 10}" if i >= 10 else _REGISTERS[i][0],
                 obis=None,
                 values=(Value(text=f"{n % 100000:06d}.{i:03d}", unit=_REGISTERS[i % 10][1]),),
-                taken_at=taken_at,
-                slot=taken_at,
-                ident="/LGZ5ZMD310CR.S40",
             )
             for i in range(self.size)
         )
-        return ReadingBatch(
-            bus="bench", meter=meter, taken_at=taken_at, readings=readings, slot=taken_at
-        )
+        return ReadingBatch(context=context, readings=readings)
 
 
 def _reachable(address: tuple[str, int]) -> bool:

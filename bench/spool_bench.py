@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from poller.protocol import Value
-from poller.readings import Reading, ReadingBatch
+from poller.protocol import Identification, ObisCode, Value
+from poller.readings import BatchContext, Reading, ReadingBatch
 from poller.sinks import SinkContext, build_sink, sink_config_models
 from poller.spool import Spool, SpoolDispatcher
 from poller.util import Backoff
@@ -31,22 +31,23 @@ EPOCH = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 def make_batch(index: int, bus: int, size: int) -> ReadingBatch:
     taken_at = EPOCH + dt.timedelta(seconds=index)
     meter = f"{10_000_000 + bus * 1000 + index % 32}"
+    context = BatchContext(
+        bus=f"bus-{bus}",
+        meter=meter,
+        taken_at=taken_at,
+        slot=taken_at,
+        identification=Identification.parse_line("LGZ4ZMF100AC.M26"),
+    )
     readings = tuple(
         Reading(
-            bus=f"bus-{bus}",
-            meter=meter,
+            context=context,
             address=f"1.8.{i}",
-            obis=f"1-0:1.8.{i}*255",
+            obis=ObisCode.parse(f"1-0:1.8.{i}*255"),
             values=(Value(text=f"{index:06d}.{i:03d}", unit="kWh"),),
-            taken_at=taken_at,
-            slot=taken_at,
-            ident="/LGZ4ZMF100AC.M26",
         )
         for i in range(size)
     )
-    return ReadingBatch(
-        bus=f"bus-{bus}", meter=meter, taken_at=taken_at, readings=readings, slot=taken_at
-    )
+    return ReadingBatch(context=context, readings=readings)
 
 
 class LoopLag:

@@ -23,36 +23,23 @@ from pathlib import Path
 from typing import Any, Final
 
 from poller.engine import (
-    BatchPlan,
     FlightRecorder,
-    LinkLostError,
     MeterSettings,
     ProfileRange,
-    build_batch,
-    run_session,
+    ReadPlan,
+    ReadResult,
+    read_meter,
 )
 from poller.protocol import (
-    AuthenticationError,
-    ClientSession,
-    Done,
-    Failed,
+    MODE_C_RATES,
+    REACTION_TIME_MAX,
     LineFraming,
     Password,
-    ProtocolError,
-    ProtocolTimeoutError,
-    RetriesExhaustedError,
     SessionMode,
     scheme_names,
 )
-from poller.protocol._constants import MODE_C_RATES, REACTION_TIME_MAX
-from poller.readings import ReadingBatch
-from poller.transport import (
-    Port,
-    PortError,
-    PortOptions,
-    SerialPort,
-    port_for_url,
-)
+from poller.readings import Failure, FailureKind, ReadingBatch
+from poller.transport import PortError, PortOptions, SerialPort, port_for_url
 from poller.util import redact_url
 
 from ._help import RawDescriptionHelpFormatter
@@ -199,7 +186,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 @dataclass(frozen=True, slots=True)
 class _Request:
     settings: MeterSettings
-    plan: BatchPlan
+    plan: ReadPlan
     options: PortOptions
     url: str
     filter_registers: frozenset[str]
@@ -213,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     recorder = FlightRecorder(10_000 if args.trace else 64)
     try:
-        batch, outcome = _run_once(_read(request, recorder, timeout=args.timeout))
+        batch = _run_once(_read(request, recorder, timeout=args.timeout)).batch
     except PortError as exc:
         print(f"iec-poller read: port unavailable: {exc}", file=sys.stderr)
         return EXIT_PORT
@@ -225,14 +212,14 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_NO_ANSWER
     if args.trace:
         _print_frames(recorder)
-    status, message = _status(batch, outcome)
+    status, message = _status(batch)
     _print_batch(batch, request, args.format)
     if message:
         print(f"iec-poller read: {message}", file=sys.stderr)
     return status
 
 
-def _run_once(main: Coroutine[Any, Any, Outcome]) -> Outcome:
+def _run_once(main: Coroutine[Any, Any, ReadResult]) -> ReadResult:
     """``asyncio.run`` without waiting for the idle worker threads of port drains.
 
     ``asyncio.run`` joins the default executor's threads through yet another thread,
@@ -294,7 +281,7 @@ def _request(args: argparse.Namespace) -> _Request:
     filter_registers = frozenset(registers) if mode is SessionMode.READOUT else frozenset()
     return _Request(
         settings=settings,
-        plan=BatchPlan(ranges=ranges),
+        plan=ReadPlan.of(settings.register_requests(), tuple(ranges)),
         options=PortOptions(echo=args.echo),
         url=args.port,
         filter_registers=filter_registers,
@@ -343,10 +330,7 @@ def _moment(text: str, tz: dt.tzinfo) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
 
 
-Outcome = tuple[ReadingBatch, Done | Failed]
-
-
-async def _read(request: _Request, recorder: FlightRecorder, *, timeout: float) -> Outcome:
+async def _read(request: _Request, recorder: FlightRecorder, *, timeout: float) -> ReadResult:
     port = port_for_url(request.url, options=request.options)
     if isinstance(port.inner, SerialPort):
         # Nothing else runs on this loop, so no worker thread is needed to open.
@@ -354,51 +338,30 @@ async def _read(request: _Request, recorder: FlightRecorder, *, timeout: float) 
     try:
         async with asyncio.timeout(timeout):
             await port.open()
-            return await _converse(port, request, recorder)
+            return await read_meter(
+                port, request.settings, request.plan, bus=redact_url(request.url), recorder=recorder
+            )
     finally:
         await port.close()
 
 
-async def _converse(port: Port, request: _Request, recorder: FlightRecorder) -> Outcome:
-    settings = request.settings
-    commands = settings.register_requests() + tuple(r.request() for r in request.plan.ranges)
-    session = ClientSession(settings.session_config(commands=commands))
-    recorder.begin(settings.address or "-")
-    start = port.clock.now()
-    outcome = await run_session(
-        port, session, deadline=start + settings.session_timeout, recorder=recorder
-    )
-    batch = build_batch(
-        outcome,
-        request.plan,
-        bus=redact_url(request.url),
-        settings=settings,
-        slot=None,
-        taken_at=dt.datetime.now(dt.UTC),
-        duration=port.clock.now() - start,
-    )
-    return batch, outcome
-
-
-def _status(batch: ReadingBatch, outcome: Done | Failed) -> tuple[int, str | None]:
-    if isinstance(outcome, Failed):
-        return _failure(outcome)
-    errors: list[str] = batch.extra.get("command_errors", [])
-    if errors:
-        return EXIT_PARTIAL, "refused: " + "; ".join(errors)
+def _status(batch: ReadingBatch) -> tuple[int, str | None]:
+    if batch.failure is not None:
+        return _failure(batch.failure)
+    if batch.command_errors:
+        return EXIT_PARTIAL, "refused: " + "; ".join(map(str, batch.command_errors))
     return EXIT_OK, None
 
 
-def _failure(outcome: Failed) -> tuple[int, str]:
-    error: ProtocolError = outcome.error
-    if isinstance(error, AuthenticationError):
-        return EXIT_AUTH, str(error)
-    if isinstance(error, LinkLostError):
-        return EXIT_PORT, f"port lost: {error}"
-    silent = outcome.result.identification is None and outcome.result.readout is None
-    if silent and isinstance(error, ProtocolTimeoutError | RetriesExhaustedError):
-        return EXIT_NO_ANSWER, f"no answer: {error}"
-    return EXIT_PROTOCOL, f"protocol failure: {error}"
+def _failure(failure: Failure) -> tuple[int, str]:
+    kind = failure.kind
+    if kind is FailureKind.AUTHENTICATION:
+        return EXIT_AUTH, failure.message
+    if kind is FailureKind.PORT:
+        return EXIT_PORT, f"port lost: {failure.message}"
+    if kind is FailureKind.NO_ANSWER:
+        return EXIT_NO_ANSWER, f"no answer: {failure.message}"
+    return EXIT_PROTOCOL, f"protocol failure: {failure.message}"
 
 
 def _print_batch(batch: ReadingBatch, request: _Request, fmt: str) -> None:
@@ -407,7 +370,7 @@ def _print_batch(batch: ReadingBatch, request: _Request, fmt: str) -> None:
         for r in batch.readings
         if not request.filter_registers
         or r.address in request.filter_registers
-        or r.obis in request.filter_registers
+        or (r.obis is not None and str(r.obis) in request.filter_registers)
     ]
     if fmt == "json":
         for reading in readings:

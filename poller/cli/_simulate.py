@@ -16,6 +16,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from poller.protocol import printable
 from poller.simulator import (
     BusConfig,
     BusEvent,
@@ -30,7 +31,6 @@ from poller.simulator import (
     profiles,
     select_meters,
 )
-from poller.simulator._drive import printable
 
 from ._help import RawDescriptionHelpFormatter
 

@@ -1,33 +1,43 @@
 """What a job asks the meter for, and from the session's outcome to a ``ReadingBatch``.
 
-``plan_job`` turns a job's kind into protocol commands: R1 per register, and one
-R5 per profile from its cursor (``_cursor.py``). ``build_batch`` reads the result.
+``plan_job`` turns a job's kind into a ``ReadPlan``: R1 per register, and one R5 per
+profile from its cursor (``_cursor.py``). ``build_batch`` reads the outcome back
+against the plan and returns the batch with the profile cursors to store once it
+has been delivered; it changes nothing itself.
 
 Readout and push: one reading per data set, with the quality the frame's checksum
 earned. Programming: one reading per data set of every R1 reply, then the profile
 records after each profile's cursor. A command that failed inside a session that
 went on (an error reply, a block garbled three times) is listed in
-``extra["command_errors"]``; the batch still succeeds with what the other commands
-gave. Error texts are ``str(ProtocolError)``, which by contract names no secret.
+``command_errors``; the batch still succeeds with what the other commands gave.
+Messages are ``str(ProtocolError)``, which by contract names no secret.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from poller.protocol import (
+    AuthenticationError,
     Check,
     Done,
     Failed,
     ProgrammingRequest,
+    ProtocolTimeoutError,
     RemoteError,
+    RetriesExhaustedError,
+    SessionAbortedError,
     SessionResult,
     parse_profile,
 )
 from poller.readings import (
+    BatchContext,
+    CommandError,
+    Failure,
+    FailureKind,
+    ProfileSpan,
     Quality,
     Reading,
     ReadingBatch,
@@ -36,10 +46,11 @@ from poller.readings import (
 )
 
 from ._cursor import CursorStore, ProfileRange, new_records, plan_profile_read
+from ._errors import LinkLostError
 from ._jobs import ReadKind
 from ._meter_config import MeterSettings
 
-__all__ = ["BatchPlan", "build_batch", "plan_job", "quality_of"]
+__all__ = ["ReadPlan", "build_batch", "failure_of", "plan_job", "quality_of", "unreachable_batch"]
 
 _QUALITY = {
     Check.OK: Quality.GOOD,
@@ -53,28 +64,40 @@ def quality_of(check: Check) -> Quality:
     return _QUALITY[check]
 
 
-@dataclass(slots=True)
-class BatchPlan:
-    """What a job asked for, to match the session's results against."""
+@dataclass(frozen=True, slots=True)
+class ReadPlan:
+    """What one session asks the meter for, to match its results against."""
 
-    ranges: Sequence[ProfileRange] = ()
-    cursors: dict[str, dt.datetime] = field(default_factory=dict)
-    """Filled by ``build_batch``: profile -> cursor once the batch is delivered."""
+    commands: tuple[ProgrammingRequest, ...] = ()
+    """The programming-mode commands, in order; none for a readout or push."""
+    ranges: tuple[ProfileRange, ...] = ()
+    """The profile reads among ``commands``."""
+    push: bool | None = None
+    """Listen for a push telegram; None: as the meter's mode says."""
+
+    @classmethod
+    def of(
+        cls,
+        registers: tuple[ProgrammingRequest, ...] = (),
+        ranges: tuple[ProfileRange, ...] = (),
+        *,
+        push: bool | None = None,
+    ) -> ReadPlan:
+        """The registers first, then one R5 per profile range."""
+        commands = registers + tuple(r.request() for r in ranges)
+        return cls(commands=commands, ranges=ranges, push=push)
 
 
 async def plan_job(
     kind: ReadKind, settings: MeterSettings, cursors: CursorStore, *, now: dt.datetime
-) -> tuple[BatchPlan, tuple[ProgrammingRequest, ...]]:
-    """The commands of one job (none: a readout or push) and the plan to read them back."""
+) -> ReadPlan:
+    """The commands of one job (none: a readout or push) and what to read them back by."""
     if kind is ReadKind.READOUT:
-        return BatchPlan(), ()
-    commands: list[ProgrammingRequest] = []
-    if kind is ReadKind.REGISTERS:
-        commands += settings.register_requests()
-    ranges: list[ProfileRange] = []
+        return ReadPlan()
+    registers = settings.register_requests() if kind is ReadKind.REGISTERS else ()
     wanted = kind is ReadKind.PROFILE or settings.profiles_with_registers
-    for profile in settings.profiles if wanted else ():
-        planned = plan_profile_read(
+    ranges = [
+        plan_profile_read(
             profile,
             cursor=await cursors.get(settings.address, profile),
             now=now,
@@ -82,30 +105,72 @@ async def plan_job(
             backfill=settings.profile_backfill,
             max_span=settings.profile_max_span,
         )
-        ranges.append(planned)
-        commands.append(planned.request())
-    return BatchPlan(ranges=ranges), tuple(commands)
+        for profile in (settings.profiles if wanted else ())
+    ]
+    # A programming job never listens for a push telegram, whatever the meter's mode.
+    return ReadPlan.of(registers, tuple(ranges), push=False)
+
+
+def failure_of(outcome: Failed) -> Failure:
+    """The typed failure of a failed session: what a caller acts on, without parsing."""
+    error = outcome.error
+    result = outcome.result
+    kind = FailureKind.PROTOCOL
+    if isinstance(error, AuthenticationError):
+        kind = FailureKind.AUTHENTICATION
+    elif isinstance(error, LinkLostError):
+        kind = FailureKind.PORT
+    elif isinstance(error, SessionAbortedError):
+        kind = FailureKind.ABORTED
+    elif isinstance(error, ProtocolTimeoutError | RetriesExhaustedError):
+        silent = result.identification is None and result.readout is None
+        kind = FailureKind.NO_ANSWER if silent else FailureKind.PROTOCOL
+    return Failure(kind, str(error), type(error).__name__)
+
+
+def unreachable_batch(
+    bus: str,
+    settings: MeterSettings,
+    *,
+    slot: dt.datetime | None,
+    taken_at: dt.datetime,
+    why: str | None,
+) -> ReadingBatch:
+    """The batch of a job not tried: the meter is unreachable until its next probe."""
+    context = BatchContext(
+        bus=bus, meter=settings.address, taken_at=taken_at, meter_name=settings.name, slot=slot
+    )
+    message = f"meter unreachable ({why}); not tried until its next probe"
+    return ReadingBatch(context=context, failure=Failure(FailureKind.UNREACHABLE, message))
 
 
 def build_batch(
     outcome: Done | Failed,
-    plan: BatchPlan,
+    plan: ReadPlan,
     *,
     bus: str,
     settings: MeterSettings,
     slot: dt.datetime | None,
     taken_at: dt.datetime,
     duration: float,
-) -> ReadingBatch:
+) -> tuple[ReadingBatch, Mapping[str, dt.datetime]]:
+    """The batch of one session, and profile -> cursor to store once it is delivered."""
     result = outcome.result
-    ident = "/" + result.identification.text if result.identification else None
-    context: dict[str, Any] = {"ident": ident, "meter_name": settings.name, "slot": slot}
+    context = BatchContext(
+        bus=bus,
+        meter=settings.address,
+        taken_at=taken_at,
+        meter_name=settings.name,
+        identification=result.identification,
+        slot=slot,
+    )
     readings: list[Reading] = []
-    extra: dict[str, Any] = {}
+    cursors: dict[str, dt.datetime] = {}
+    errors: list[CommandError] = []
+    empty: list[str] = []
     if isinstance(outcome, Done):
-        readings = _readings(result, plan, settings, bus=bus, taken_at=taken_at, context=context)
+        readings = _readings(result, plan, settings, context, cursors)
         profiles = {r.request().dataset for r in plan.ranges}
-        errors, empty = [], []
         for command in result.commands:
             if command.error is None:
                 continue
@@ -113,66 +178,48 @@ def build_batch(
                 # Meters answer a range with no records with an error reply.
                 empty.append(command.dataset)
             else:
-                errors.append(f"{command.request}: {command.error}")
-        if errors:
-            extra["command_errors"] = errors
-        if empty:
-            extra["profiles_without_data"] = empty
-    if plan.ranges:
-        extra["profile_ranges"] = [repr(r) for r in plan.ranges]
-    return ReadingBatch(
-        bus=bus,
-        meter=settings.address,
-        taken_at=taken_at,
+                errors.append(CommandError(str(command.request), str(command.error)))
+    batch = ReadingBatch(
+        context=context,
         readings=tuple(readings),
-        meter_name=settings.name,
-        ident=ident,
-        slot=slot,
-        error=None if isinstance(outcome, Done) else str(outcome.error),
+        failure=None if isinstance(outcome, Done) else failure_of(outcome),
         duration=duration,
         baud=result.baud,
         repeats=result.repeats,
-        extra=extra,
+        command_errors=tuple(errors),
+        profiles_without_data=tuple(empty),
+        profile_ranges=tuple(
+            ProfileSpan(profile=r.profile, start=r.start, end=r.end) for r in plan.ranges
+        ),
     )
+    return batch, cursors
 
 
 def _readings(
     result: SessionResult,
-    plan: BatchPlan,
+    plan: ReadPlan,
     settings: MeterSettings,
-    *,
-    bus: str,
-    taken_at: dt.datetime,
-    context: dict[str, Any],
+    context: BatchContext,
+    cursors: dict[str, dt.datetime],
 ) -> list[Reading]:
-    meter = settings.address
     out: list[Reading] = []
     if result.readout is not None:
         out += readings_from_datasets(
-            result.readout.datasets,
-            bus=bus,
-            meter=meter,
-            taken_at=taken_at,
-            quality=quality_of(result.readout.check),
-            **context,
+            result.readout.datasets, context=context, quality=quality_of(result.readout.check)
         )
     ranges = {r.request().dataset: r for r in plan.ranges}
     for command in result.commands:
         planned = ranges.get(command.dataset)
         if planned is None:
             if command.ok:
-                out += readings_from_datasets(
-                    command.datasets, bus=bus, meter=meter, taken_at=taken_at, **context
-                )
+                out += readings_from_datasets(command.datasets, context=context)
             continue
         if not command.ok and not (isinstance(command.error, RemoteError) and planned.end):
             continue  # the cursor stays; the next read asks for the same range again
         # An error reply to a bounded range is the meter's "nothing there" (a hole).
         text = command.data or "" if command.ok else ""
         records, cursor = new_records(parse_profile(text), planned)
-        out += readings_from_profile(
-            records, bus=bus, meter=meter, taken_at=taken_at, tz=settings.timezone, **context
-        )
+        out += readings_from_profile(records, context=context, tz=settings.timezone)
         if cursor is not None and cursor != planned.cursor:
-            plan.cursors[planned.profile] = cursor
+            cursors[planned.profile] = cursor
     return out

@@ -5,8 +5,9 @@ Theory of operation
 A ``BusEngine`` owns one port. Callers never touch it: they ``submit`` jobs and
 await the returned future (or receive every batch through ``on_batch``). The bus
 task takes the first due job from the queue (``_jobs.py``), waits for the bus to be
-free, flushes stale input, runs one addressed session (``run_session``) under an
-overall deadline, turns the outcome into a ``ReadingBatch`` and settles the job:
+free, reads the meter once (``read_meter``: stale input flushed, one addressed
+session under an overall deadline, the outcome turned into a ``ReadingBatch``) and
+settles the job as the job policy (``_policy.py``) decides:
 
 * success: the meter is OK; the batch goes to ``on_batch``; only if that returned
   normally do the profile cursors move (so a sink failure re-reads, never skips);
@@ -23,6 +24,10 @@ a failure the bus rests the guard time, after a clean readout not at all. A mete
 that is unreachable gets no bus time until its probe is due; jobs for it meanwhile
 finish at once with a failed batch.
 
+Every delivered batch (what ``on_batch`` gets) is also offered to each stream
+``batches()`` returned, for ``async for`` (``_stream.py``): bounded, so a slow
+consumer slows the bus instead of losing batches, and released when it leaves.
+
 ``stop(graceful=True)`` lets the running conversation finish (bounded by
 ``stop_timeout``), then aborts it; an aborted programming session still sends B0.
 Queued jobs are cancelled and the port is closed.
@@ -33,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import itertools
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, nullcontext
@@ -41,20 +47,11 @@ from typing import Any
 
 import structlog
 
-from poller.protocol import (
-    AuthenticationError,
-    ClientSession,
-    Done,
-    Failed,
-    SessionAbortedError,
-    SessionConfig,
-    SessionMode,
-    SessionResult,
-)
+from poller.protocol import Done, Failed, SessionMode
 from poller.readings import ReadingBatch
-from poller.transport import Clock, Port, PortError, open_with_backoff
+from poller.transport import Clock, Port, PortError, open_with_backoff, port_for_url
 
-from ._batches import BatchPlan, build_batch, plan_job
+from ._batches import plan_job, unreachable_batch
 from ._cursor import CursorStore, MemoryCursorStore
 from ._errors import LinkLostError
 from ._gate import SessionGate
@@ -62,9 +59,11 @@ from ._jobs import Job, JobQueue, ReadKind
 from ._meter_config import MeterSettings
 from ._observer import EngineObserver
 from ._options import EngineOptions
+from ._policy import JobAction, admit, counts_against_meter, decide
+from ._read import ReadResult, read_meter
 from ._recorder import FlightRecorder
-from ._session_runner import run_session
-from ._status import MeterState, MeterStatus, MeterTracker
+from ._status import MeterStatus, MeterTracker
+from ._stream import BatchStream, Feed
 
 __all__ = ["BusEngine", "OnBatch"]
 
@@ -77,7 +76,7 @@ class BusEngine:
     def __init__(
         self,
         name: str,
-        port: Port | Callable[[], Port],
+        port: Port | Callable[[], Port] | str,
         meters: Iterable[MeterSettings],
         *,
         on_batch: OnBatch | None = None,
@@ -89,6 +88,9 @@ class BusEngine:
         self.name = name
         self._gate = gate
         self._observer = observer or EngineObserver()
+        if isinstance(port, str):
+            # A factory, not one port: after a failure the port is built afresh.
+            port = functools.partial(port_for_url, port)
         if isinstance(port, Port):
             self._port, self._factory = port, None
         else:
@@ -97,6 +99,7 @@ class BusEngine:
         self._check_addresses(meters)
         self._trackers = {a: MeterTracker(s) for a, s in self._settings.items()}
         self._on_batch = on_batch
+        self._feeds: list[Feed] = []
         self.options = options or EngineOptions()
         self.cursors: CursorStore = cursors if cursors is not None else MemoryCursorStore()
         self.recorder = FlightRecorder(self.options.recorder_size)
@@ -171,6 +174,19 @@ class BusEngine:
         """One job per meter, in configuration order: one polling cycle."""
         return [self.submit(address, kind, slot) for address in self._settings]
 
+    def batches(self, *, maxsize: int = 16) -> BatchStream:
+        """Every batch delivered from now on, for ``async for``, until the engine stops.
+
+        Delivered means what ``on_batch`` gets: a success, or a failure that is not
+        retried. At most ``maxsize`` wait for the consumer; beyond that the bus waits
+        for it (nothing is lost). Leaving the loop releases the bus.
+        """
+        feed = Feed(maxsize)
+        if self._stopping:
+            feed.ended.set()
+        self._feeds.append(feed)
+        return BatchStream(feed)
+
     def status(self, address: str) -> MeterStatus:
         return self._trackers[address].snapshot()
 
@@ -199,6 +215,7 @@ class BusEngine:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._cancel_queue()
+        self._end_feeds()
         await self._close_port()
 
     # -- the bus task --------------------------------------------------------------
@@ -216,6 +233,7 @@ class BusEngine:
                 await self._run_job(job)
         finally:
             self._cancel_queue()
+            self._end_feeds()
             await self._close_port()
 
     async def _idle(self) -> None:
@@ -275,82 +293,65 @@ class BusEngine:
         for job in self._queue.drain():
             job.future.cancel()
 
+    def _end_feeds(self) -> None:
+        for feed in self._feeds:
+            feed.ended.set()
+
     # -- one job -------------------------------------------------------------------
 
     def _admitted(self) -> AbstractAsyncContextManager[None]:
         return self._gate.session(self.clock) if self._gate is not None else nullcontext()
 
-    async def _converse(self, config: SessionConfig, deadline: float) -> Done | Failed:
-        start = self.clock.now()
-        try:
-            await self._port.reset_input()
-        except PortError as exc:
-            error = LinkLostError(exc.url, exc.reason)
-            error.__cause__ = exc
-            return Failed(error=error, result=SessionResult(bus_free_at=start))
-        return await run_session(
-            self._port,
-            ClientSession(config),
-            deadline=deadline,
-            recorder=self.recorder,
-            abort=self._abort,
-        )
-
     async def _run_job(self, job: Job) -> None:
         settings = self._settings[job.address]
         tracker = self._trackers[job.address]
-        now = self.clock.now()
-        if tracker.blocked(now):
-            self._settle(job, self._skipped_batch(settings, job, tracker))
+        admission = admit(tracker.state, tracker.next_try, self.clock.now())
+        if admission.action is JobAction.SKIP:
+            taken_at = self.options.wall_clock()
+            skipped = unreachable_batch(
+                self.name, settings, slot=job.slot, taken_at=taken_at, why=tracker.last_error
+            )
+            self._settle(job, skipped)
             return
-        if tracker.state is MeterState.FAILING and tracker.next_try and now < tracker.next_try:
+        if admission.action is JobAction.WAIT:
             # Another job's failure set a backoff: wait behind the others like its retry.
-            job.not_before = tracker.next_try
+            job.not_before = admission.not_before
             self._queue.push(job)
             return
-        probe = tracker.state is MeterState.UNREACHABLE
+        probe = admission.probe
         job.attempts += 1
-        plan, commands = await plan_job(
-            job.kind, settings, self.cursors, now=self.options.wall_clock()
-        )
-        push = job.kind is ReadKind.READOUT and settings.mode is SessionMode.PUSH
-        config = settings.session_config(commands=commands, max_baud=tracker.max_baud, push=push)
+        plan = await plan_job(job.kind, settings, self.cursors, now=self.options.wall_clock())
         session_id = f"{self.name}#{next(self._sessions)}"
         log = self._log.bind(
             meter=settings.address, session=session_id, attempt=job.attempts, kind=job.kind.value
         )
         await self._sleep_until(self._bus_free_at)
         async with self._admitted():
-            start = self.clock.now()
-            self.recorder.begin(session_id)
-            log.info("session start", probe=probe, max_baud=config.max_baud)
-            outcome = await self._converse(config, start + settings.session_timeout)
-        end = self.clock.now()
-        self._bus_free_at = max(end, outcome.result.bus_free_at)
-        batch = build_batch(
-            outcome,
-            plan,
-            bus=self.name,
-            settings=settings,
-            slot=job.slot,
-            taken_at=self.options.wall_clock(),
-            duration=end - start,
-        )
-        if isinstance(outcome, Done):
-            await self._succeeded(job, tracker, outcome, plan, batch, log)
+            cap = tracker.max_baud if tracker.max_baud is not None else settings.max_baud
+            log.info("session start", probe=probe, max_baud=cap)
+            result = await read_meter(
+                self._port,
+                settings,
+                plan,
+                bus=self.name,
+                slot=job.slot,
+                max_baud=tracker.max_baud,
+                recorder=self.recorder,
+                abort=self._abort,
+                session_id=session_id,
+                wall_clock=self.options.wall_clock,
+            )
+        self._bus_free_at = max(self.clock.now(), result.bus_free_at)
+        if isinstance(result.outcome, Done):
+            await self._succeeded(job, tracker, result, log)
         else:
-            await self._failed(job, tracker, outcome, batch, log, probe=probe)
+            await self._failed(job, tracker, result.outcome, result.batch, log, probe=probe)
 
     async def _succeeded(
-        self,
-        job: Job,
-        tracker: MeterTracker,
-        outcome: Done,
-        plan: BatchPlan,
-        batch: ReadingBatch,
-        log: Any,
+        self, job: Job, tracker: MeterTracker, result: ReadResult, log: Any
     ) -> None:
-        tracker.succeeded(batch.taken_at, outcome.result)
+        batch = result.batch
+        tracker.succeeded(batch.taken_at, result.outcome.result)
         self._session_ended(batch, ok=True, error_type=None, will_retry=False)
         log.info(
             "session done",
@@ -358,10 +359,10 @@ class BusEngine:
             baud=batch.baud,
             repeats=batch.repeats,
             duration=round(batch.duration, 3),
-            command_errors=batch.extra.get("command_errors"),
+            command_errors=[str(e) for e in batch.command_errors] or None,
         )
         if await self._deliver(batch, log):
-            for profile, cursor in plan.cursors.items():
+            for profile, cursor in result.cursors.items():
                 await self.cursors.set(job.address, profile, cursor)
         self._settle(job, batch)
 
@@ -379,35 +380,44 @@ class BusEngine:
         if isinstance(error, LinkLostError):
             log.warning("port lost during session", reason=error.reason)
             self._notify("port_failed", self.name, error.url, error.reason)
+        else:
+            log.warning("session failed", error=str(error), error_type=type(error).__name__)
+            for frame in self.recorder:
+                log.info("flight recorder", **frame.fields())
+        unreachable = False
+        if counts_against_meter(error):
+            cap = tracker.max_baud
+            unreachable = tracker.failed(
+                self.clock.now(),
+                error,
+                outcome.result,
+                unreachable_after=self.options.unreachable_after,
+                probe_interval=self.options.probe_interval,
+            )
+            if tracker.max_baud != cap:
+                log.warning("baud fallback", max_baud=tracker.max_baud, was=cap)
+            if unreachable:
+                log.error("meter unreachable", failures=tracker.consecutive_failures)
+        decision = decide(
+            error,
+            attempts=job.attempts,
+            retries=tracker.settings.retries,
+            probe=probe,
+            unreachable=unreachable,
+            next_try=tracker.next_try,
+        )
+        if decision.action is JobAction.REQUEUE_FRONT:
             job.attempts -= 1
             self._queue.push_front(job)
             await self._close_port()
             return
-        log.warning("session failed", error=str(error), error_type=type(error).__name__)
-        for frame in self.recorder:
-            log.info("flight recorder", **frame.fields())
-        if isinstance(error, SessionAbortedError):
+        if decision.action is JobAction.SETTLE:
             self._settle(job, batch)  # shutting down: not the meter's failure
             return
-        cap = tracker.max_baud
-        unreachable = tracker.failed(
-            self.clock.now(),
-            error,
-            outcome.result,
-            unreachable_after=self.options.unreachable_after,
-            probe_interval=self.options.probe_interval,
-        )
-        if tracker.max_baud != cap:
-            log.warning("baud fallback", max_baud=tracker.max_baud, was=cap)
-        if unreachable:
-            log.error("meter unreachable", failures=tracker.consecutive_failures)
-        settings = tracker.settings
-        # A refused password is not retried: meters lock programming after a few.
-        retry = not isinstance(error, AuthenticationError) and job.attempts <= settings.retries
-        retry = retry and not probe and not unreachable
+        retry = decision.action is JobAction.RETRY
         self._session_ended(batch, ok=False, error_type=type(error).__name__, will_retry=retry)
         if retry:
-            job.not_before = tracker.next_try or 0.0
+            job.not_before = decision.not_before
             self._queue.push(job)
             log.info("retry queued", not_before=round(job.not_before, 3))
             return
@@ -415,26 +425,18 @@ class BusEngine:
         self._settle(job, batch)
 
     async def _deliver(self, batch: ReadingBatch, log: Any) -> bool:
-        if self._on_batch is None:
-            return True
-        try:
-            await self._on_batch(batch)
-        except Exception:  # a sink's failure must not kill the bus
-            log.exception("on_batch failed")
-            return False
+        if self._on_batch is not None:
+            try:
+                await self._on_batch(batch)
+            except Exception:  # a sink's failure must not kill the bus
+                log.exception("on_batch failed")
+                return False
+        # After on_batch accepted it: a batch read again (its cursors did not move)
+        # reaches the streams once, like the sinks.
+        self._feeds = [f for f in self._feeds if not f.closed.is_set()]
+        for feed in self._feeds:
+            await feed.offer(batch)
         return True
-
-    def _skipped_batch(
-        self, settings: MeterSettings, job: Job, tracker: MeterTracker
-    ) -> ReadingBatch:
-        return ReadingBatch(
-            bus=self.name,
-            meter=settings.address,
-            taken_at=self.options.wall_clock(),
-            meter_name=settings.name,
-            slot=job.slot,
-            error=f"meter unreachable ({tracker.last_error}); not tried until its next probe",
-        )
 
     def _settle(self, job: Job, batch: ReadingBatch) -> None:
         self._notify("batch_settled", batch)

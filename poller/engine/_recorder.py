@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-from poller.protocol import LineFraming, Send
+from poller.protocol import LineFraming, Send, printable
 
 __all__ = ["FlightRecorder", "RecordedFrame"]
 
@@ -31,9 +31,6 @@ MASK: Final = "**"
 # A secret shorter than this is not searched for in received data: masking every
 # "0" of a readout because the password is "0" would hide the data, not the secret.
 _MIN_SECRET_LEN: Final = 4
-
-_NAMES: Final = {0x01: "<SOH>", 0x02: "<STX>", 0x03: "<ETX>", 0x04: "<EOT>", 0x06: "<ACK>"}
-_NAMES_MORE: Final = {0x15: "<NAK>", 0x0D: "<CR>", 0x0A: "<LF>", 0x00: "<NUL>"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,13 +72,6 @@ class RecordedFrame:
         }
 
 
-def _char(byte: int) -> str:
-    name = _NAMES.get(byte) or _NAMES_MORE.get(byte)
-    if name is not None:
-        return name
-    return chr(byte) if 0x20 <= byte < 0x7F else f"<{byte:02X}>"
-
-
 def _render(cells: tuple[int | None, ...] | bytes) -> tuple[str, str]:
     """Hex and printable text of bytes where None stands for a masked byte."""
     hexes: list[str] = []
@@ -89,7 +79,7 @@ def _render(cells: tuple[int | None, ...] | bytes) -> tuple[str, str]:
     for i, byte in enumerate(cells):
         if byte is not None:
             hexes.append(f"{byte:02x}")
-            parts.append(_char(byte))
+            parts.append(printable(bytes((byte,))))
         elif i == 0 or cells[i - 1] is not None:
             # A run of masked bytes shows once: not even the secret's length is told.
             hexes.append(MASK)

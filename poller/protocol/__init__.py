@@ -94,6 +94,7 @@ from ._passwords import (
     register_scheme,
     scheme_names,
 )
+from ._printable import printable
 from ._profile import (
     Channel,
     ProfileBlock,
@@ -224,6 +225,7 @@ __all__ = [
     "parse_data_block",
     "parse_meter_time",
     "parse_profile",
+    "printable",
     "profile_request",
     "push_telegram",
     "register_scheme",

@@ -40,7 +40,7 @@ RECORD_KEYS: tuple[str, ...] = (
 
 def register_name(reading: Reading, names: dict[str, str]) -> str | None:
     """The configured name of the reading's register; the address wins over OBIS."""
-    for code in (reading.address, reading.obis):
+    for code in (reading.address, _obis_text(reading)):
         if code is not None and code in names:
             return names[code]
     return None
@@ -59,7 +59,12 @@ def wants(reading: Reading, settings: SinkSettings) -> bool:
     if meters is not None and reading.meter not in meters and reading.meter_name not in meters:
         return False
     registers = settings.registers
-    return registers is None or reading.address in registers or reading.obis in registers
+    return registers is None or reading.address in registers or _obis_text(reading) in registers
+
+
+def _obis_text(reading: Reading) -> str | None:
+    # Configured codes are text: compared with the code's canonical notation.
+    return None if reading.obis is None else str(reading.obis)
 
 
 def select_readings(batch: ReadingBatch, settings: SinkSettings) -> ReadingBatch:

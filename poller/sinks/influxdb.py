@@ -276,7 +276,7 @@ def line_for(reading: Reading, settings: InfluxSettings) -> bytes:
         "meter": reading.meter,
         "meter_name": reading.meter_name,
         "name": register_name(reading, settings.names),
-        "obis": reading.obis,
+        "obis": None if reading.obis is None else str(reading.obis),
         "register": reading.address,
         "unit": reading.unit,
     }

@@ -391,10 +391,10 @@ def discovery_config(
 
     None for a reading that is not a sensor's state (a load-profile interval).
     """
-    address = reading.address or reading.obis
+    address = reading.address or record["obis"]
     if address is None or address.startswith("P."):
         return None
-    obis = ObisCode.parse(address) or (ObisCode.parse(reading.obis) if reading.obis else None)
+    obis = ObisCode.parse(address) or reading.obis
     node = _slug(f"iec_poller_{reading.meter}")
     object_id = _slug(address)
     device_class: str | None = None

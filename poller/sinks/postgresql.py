@@ -350,7 +350,7 @@ def _row(reading: Reading, names: dict[str, str]) -> tuple[Any, ...]:
         reading.meter_name,
         reading.ident,
         reading.address,
-        reading.obis,
+        record["obis"],
         register_name(reading, names),
         reading.value,
         reading.decimal,

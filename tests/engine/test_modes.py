@@ -83,7 +83,7 @@ def test_programming_r1_registers_with_p1() -> None:
     assert batch.ok, batch.error
     assert set(by_address(batch)) == {"1.8.0", "2.8.0"}
     assert client_sends(r)[-1] == b"\x01B0\x03q"  # signed off
-    assert batch.extra.get("command_errors") is None
+    assert batch.command_errors == ()  # was extra.get("command_errors") is None
 
 
 def test_programming_with_a_p2_scheme() -> None:

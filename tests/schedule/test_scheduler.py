@@ -21,6 +21,7 @@ from poller.schedule import (
     get_zone,
 )
 from poller.transport import port_for_url
+from tests.builders import make_batch
 
 UTC = dt.UTC
 M = dt.timedelta(minutes=1)
@@ -52,7 +53,7 @@ class RecordingBus:
         for job in self.jobs:
             if not job.future.done():
                 job.future.set_result(
-                    ReadingBatch(bus=self.name, meter=job.address, taken_at=START, slot=job.slot)
+                    make_batch(bus=self.name, meter=job.address, taken_at=START, slot=job.slot)
                 )
 
     def slots(self, address):
@@ -113,7 +114,7 @@ def test_a_meter_still_outstanding_misses_its_next_slot_and_the_cycle_overran():
         scheduler = Scheduler({"b1": bus}, reads("b1", "1", "2"), clock=clock)
         async with scheduler:
             await clock.advance_to(START + 7.5 * M)  # 10:15, both submitted
-            bus.jobs[0].future.set_result(ReadingBatch(bus="b1", meter="1", taken_at=START))
+            bus.jobs[0].future.set_result(make_batch(bus="b1", meter="1", taken_at=START))
             with capture_logs() as logs:
                 await clock.advance_to(START + 22.5 * M)  # 10:30, meter 2 still busy
         assert [(j.address, j.slot.minute) for j in bus.jobs] == [("1", 15), ("2", 15), ("1", 30)]

@@ -16,6 +16,7 @@ from poller.protocol import Value
 from poller.readings import Quality, Reading, ReadingBatch
 from poller.sinks._contract import SinkContext
 from tests import services
+from tests.builders import make_batch, make_reading
 
 T = TypeVar("T")
 
@@ -39,7 +40,7 @@ def reading(
     **changes: Any,
 ) -> Reading:
     changes.setdefault("ident", "/LGZ4ZMD3104407.B32")
-    return Reading(
+    return make_reading(
         bus="b1",
         meter=meter,
         address=address,
@@ -83,7 +84,7 @@ def many(count: int, *, meter: str = "12345678", start: dt.datetime = T0) -> lis
 
 
 def batch(readings: list[Reading]) -> ReadingBatch:
-    return ReadingBatch(bus="b1", meter=readings[0].meter, taken_at=T0, readings=tuple(readings))
+    return make_batch(bus="b1", meter=readings[0].meter, taken_at=T0, readings=tuple(readings))
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from poller.protocol import Value
-from poller.readings import Quality, Reading, ReadingBatch
+from poller.readings import FailureKind, Quality, Reading, ReadingBatch
+from tests.builders import make_batch, make_context, make_reading
 
 T = TypeVar("T")
 
@@ -36,7 +37,7 @@ def reading(
     **changes: Any,
 ) -> Reading:
     changes.setdefault("obis", address)
-    return Reading(
+    return make_reading(
         bus="bus-1",
         meter=meter,
         address=address,
@@ -49,37 +50,27 @@ def reading(
 def batch(index: int, meter: str = "12345678", *, size: int = 3, **changes: Any) -> ReadingBatch:
     """The ``index``-th read of ``meter``: ``size`` readings whose keys no other index shares."""
     taken_at = EPOCH + dt.timedelta(minutes=15 * index)
+    context = make_context(
+        bus="bus-1", meter=meter, taken_at=taken_at, slot=taken_at, ident="/LGZ4ZMF100AC.M26"
+    )
     readings = tuple(
-        Reading(
-            bus="bus-1",
-            meter=meter,
+        make_reading(
+            context=context,
             address=f"{REGISTERS[i % 3][0]}" if i < 3 else f"C.{i}.0",
             obis=REGISTERS[i % 3][1] if i < 3 else None,
             values=(Value(text=f"{index * 1000 + i:010d}.000", unit=REGISTERS[i % 3][2]),),
-            taken_at=taken_at,
-            slot=taken_at,
-            ident="/LGZ4ZMF100AC.M26",
             quality=Quality.GOOD,
         )
         for i in range(size)
     )
-    return ReadingBatch(
-        bus="bus-1",
-        meter=meter,
-        taken_at=taken_at,
-        readings=readings,
-        ident="/LGZ4ZMF100AC.M26",
-        slot=taken_at,
-        duration=2.24,
-        baud=9600,
-        **changes,
-    )
+    return make_batch(context=context, readings=readings, duration=2.24, baud=9600, **changes)
 
 
 def failed_batch(index: int, meter: str = "99999999") -> ReadingBatch:
-    return ReadingBatch(
+    return make_batch(
         bus="bus-1",
         meter=meter,
         taken_at=EPOCH + dt.timedelta(minutes=15 * index),
         error="no identification after 3 tries",
+        kind=FailureKind.NO_ANSWER,
     )

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from poller.readings import Quality, ReadingBatch
+from poller.readings import Quality
 from poller.sinks import SinkContext, build_sink, sink_config_models
+from tests.builders import make_batch
 
 from .helpers import METER_TZ, reading, run
 
@@ -28,7 +29,7 @@ def test_one_line_per_reading(tmp_path: Path, capsys: pytest.CaptureFixture[str]
             quality=Quality.SUSPECT,
         ),
     )
-    one = ReadingBatch(
+    one = make_batch(
         bus="bus-1", meter="12345678", taken_at=readings[0].taken_at, readings=readings
     )
 

@@ -17,6 +17,7 @@ from poller.sinks import SinkContext, WriteResult, build_sink, record_for, sink_
 from poller.sinks._files import FileSettings, RecordFile
 from poller.sinks.csv import CsvSink
 from poller.sinks.jsonl import JsonlSink
+from tests.builders import make_batch
 
 from .helpers import batch, reading, run
 
@@ -102,7 +103,7 @@ def test_rotation_by_size_keeps_n_files_and_still_spots_replays(tmp_path: Path, 
 def test_unwritable_text_is_rejected_and_the_rest_written(tmp_path: Path, kind: str) -> None:
     bad = reading(text="12\udcff3")  # a lone surrogate: no UTF-8 file can hold it
     good = reading(address="2.8.0", text="7")
-    mixed = ReadingBatch(bus="bus-1", meter="12345678", taken_at=bad.taken_at, readings=(bad, good))
+    mixed = make_batch(bus="bus-1", meter="12345678", taken_at=bad.taken_at, readings=(bad, good))
     (result,) = run(write_all(make(kind, tmp_path), [mixed]))
     assert result.accepted == 1
     assert [r.reading for r in result.rejected] == [bad]
@@ -145,7 +146,7 @@ def test_fsync_per_batch_unless_told_never(tmp_path: Path, monkeypatch: pytest.M
 
 def test_units_outside_ascii_stay_readable(tmp_path: Path) -> None:
     gas = reading(address="24.2.1", text="00123.456", unit="m³")
-    one = ReadingBatch(bus="bus-1", meter="1", taken_at=gas.taken_at, readings=(gas,))
+    one = make_batch(bus="bus-1", meter="1", taken_at=gas.taken_at, readings=(gas,))
     run(write_all(make("jsonl", tmp_path), [one]))
     assert '"unit": "m³"' in (tmp_path / "readings.jsonl").read_text()
     assert Value(text="x").unit is None

@@ -11,9 +11,9 @@ import pytest
 from pydantic import ValidationError
 
 from poller.protocol import Value
-from poller.readings import Reading
 from poller.sinks._contract import SinkContext
 from poller.sinks.influxdb import InfluxSettings, InfluxSink, LineProtocolError, line_for
+from tests.builders import make_reading
 from tests.services import Influxd, RecordingServer, Request, free_port
 
 from .conftest import T0, batch, many, reading, run, typical
@@ -39,7 +39,7 @@ def test_line_protocol_of_a_reading() -> None:
 
 
 def test_line_protocol_escaping() -> None:
-    odd = Reading(
+    odd = make_reading(
         bus="bus 1,a=b",
         meter="m=1",
         address="1.8.0",
@@ -194,7 +194,7 @@ def test_v1_end_to_end(influx: Influxd, context: SinkContext) -> None:
 
 def test_v1_escaping_round_trip(influx: Influxd, context: SinkContext) -> None:
     influx.query("CREATE DATABASE esc")
-    odd = Reading(
+    odd = make_reading(
         bus="bus 1,a=b",
         meter="m=1",
         address="1.8.0",

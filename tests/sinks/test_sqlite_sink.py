@@ -10,6 +10,7 @@ from typing import Any
 from poller.readings import ReadingBatch
 from poller.sinks import RECORD_KEYS, SinkContext, WriteResult, build_sink, sink_config_models
 from poller.sinks.sqlite import SqliteSink
+from tests.builders import make_batch
 
 from .helpers import METER_TZ, batch, reading, run
 
@@ -67,9 +68,7 @@ def test_a_replayed_batch_stores_each_reading_once(tmp_path: Path) -> None:
 
 def test_ts_is_the_keys_time_in_utc_and_sorts(tmp_path: Path) -> None:
     stamped = reading(meter_time=dt.datetime(2026, 3, 2, 11, 15, tzinfo=METER_TZ))
-    one = ReadingBatch(
-        bus="bus-1", meter="12345678", taken_at=stamped.taken_at, readings=(stamped,)
-    )
+    one = make_batch(bus="bus-1", meter="12345678", taken_at=stamped.taken_at, readings=(stamped,))
     run(write_all(make(tmp_path), [one]))
     assert query(tmp_path, "SELECT ts, meter_time FROM readings") == [
         ("2026-03-02T10:15:00.000000+00:00", "2026-03-02T11:15:00+01:00")
@@ -103,7 +102,7 @@ def test_a_row_the_database_refuses_is_rejected_alone(tmp_path: Path) -> None:
         )
     bad = reading(address="1.8.0", text="-5")
     good = [reading(address=f"1.8.{i}", text=str(i)) for i in range(1, 4)]
-    mixed = ReadingBatch(
+    mixed = make_batch(
         bus="bus-1", meter="12345678", taken_at=bad.taken_at, readings=(good[0], bad, *good[1:])
     )
     (result,) = run(write_all(make(tmp_path), [mixed]))

@@ -10,8 +10,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from poller.protocol import Value
-from poller.readings import Quality, Reading, ReadingBatch
+from poller.readings import (
+    BatchContext,
+    CommandError,
+    Failure,
+    FailureKind,
+    ProfileSpan,
+    Quality,
+    Reading,
+    ReadingBatch,
+)
 from poller.spool import Spool, decode_batch, encode_batch
+from tests.builders import identification, obis
 
 from ..sinks.helpers import batch, failed_batch, run
 
@@ -27,46 +37,60 @@ plain_values = st.builds(Value, text=texts, unit=optional_texts, timestamp_text=
 values = plain_values | st.builds(
     Value, text=texts, parts=st.lists(plain_values, min_size=2, max_size=3).map(tuple)
 )
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | texts,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
-    max_leaves=6,
+
+
+identifications = st.sampled_from(
+    [identification(t) for t in ("/LGZ4ZMF100AC.M26", "/EMH5\\2LZQJC", "/ISk5MT174-0001")]
+)
+obis_codes = st.sampled_from(["1.8.0", "1-0:2.8.0*255", "C.1.0", "0-0:96.1.0", "F.F"]).map(obis)
+contexts = st.builds(
+    BatchContext,
+    bus=texts,
+    meter=texts,
+    taken_at=moments,
+    meter_name=optional_texts,
+    identification=st.none() | identifications,
+    slot=st.none() | moments,
 )
 
 
 @st.composite
 def batches(draw: st.DrawFn) -> ReadingBatch:
-    bus, meter, taken_at = draw(texts), draw(texts), draw(moments)
-    shared = {"bus": bus, "meter": meter, "taken_at": taken_at}
+    context = draw(contexts)
 
     def reading() -> Reading:
-        # Mostly the batch's own fields, sometimes others: both encodings are exercised.
-        fields = {
-            k: draw(st.just(v) | (moments if k == "taken_at" else texts)) for k, v in shared.items()
-        }
+        # Mostly the batch's own context, sometimes another: both encodings are exercised.
         return Reading(
-            **fields,
+            context=draw(st.just(context) | contexts),
             address=draw(optional_texts),
-            obis=draw(optional_texts),
+            obis=draw(st.none() | obis_codes),
             values=tuple(draw(st.lists(values, max_size=3))),
-            ident=draw(optional_texts),
-            meter_name=draw(optional_texts),
-            slot=draw(st.none() | moments),
             meter_time=draw(st.none() | moments),
             quality=draw(st.sampled_from(list(Quality))),
         )
 
     return ReadingBatch(
-        **shared,
+        context=context,
         readings=tuple(reading() for _ in range(draw(st.integers(0, 4)))),
-        meter_name=draw(optional_texts),
-        ident=draw(optional_texts),
-        slot=draw(st.none() | moments),
-        error=draw(optional_texts),
+        failure=draw(
+            st.none()
+            | st.builds(
+                Failure, st.sampled_from(list(FailureKind)), texts, st.none() | st.just("Error")
+            )
+        ),
         duration=draw(st.floats(min_value=0, max_value=1e6)),
         baud=draw(st.none() | st.sampled_from([300, 9600])),
         repeats=draw(st.integers(0, 9)),
-        extra=draw(st.dictionaries(texts, json_values, max_size=3)),
+        command_errors=tuple(draw(st.lists(st.builds(CommandError, texts, texts), max_size=2))),
+        profiles_without_data=tuple(draw(st.lists(texts, max_size=2))),
+        profile_ranges=tuple(
+            draw(
+                st.lists(
+                    st.builds(ProfileSpan, profile=texts, start=moments, end=st.none() | moments),
+                    max_size=2,
+                )
+            )
+        ),
     )
 
 
@@ -75,6 +99,7 @@ def same(a: ReadingBatch, b: ReadingBatch) -> bool:
 
     def stamps(x: ReadingBatch) -> list[str | None]:
         times = [x.taken_at, x.slot]
+        times += [t for s in x.profile_ranges for t in (s.start, s.end)]
         for r in x.readings:
             times += [r.taken_at, r.slot, r.meter_time]
         return [t.isoformat() if t else None for t in times]
@@ -109,3 +134,10 @@ def test_readings_sharing_the_batchs_fields_are_stored_once() -> None:
     # Each further reading costs its own fields only, not the meter, bus, ident and times.
     assert (len(thirty) - len(one)) / 29 < 80
     assert decode_batch(encode_batch(failed_batch(3))) == failed_batch(3)
+
+
+def test_the_context_is_stored_once_and_shared_again_after_decoding() -> None:
+    body = encode_batch(batch(0, size=30))
+    assert body.count("LGZ4ZMF100AC.M26") == 1
+    back = decode_batch(body)
+    assert all(r.context is back.context for r in back.readings)

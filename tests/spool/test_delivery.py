@@ -193,9 +193,10 @@ def test_the_kitchen_meter_is_selected_by_its_name(tmp_path: Path) -> None:
     config = ScriptedSettings(meters=("kitchen",))
     sink = ScriptedSink(config=config)
     plain = batch(0, meter="33333333")
+    kitchen = dataclasses.replace(plain.context, meter_name="kitchen")
     named = dataclasses.replace(
         plain,
-        readings=tuple(dataclasses.replace(r, meter_name="kitchen") for r in plain.readings),
+        readings=tuple(dataclasses.replace(r, context=kitchen) for r in plain.readings),
     )
 
     async def main():

@@ -25,11 +25,10 @@ from poller.protocol import (
     parse_data_block,
     parse_profile,
 )
-from poller.simulator import ManualClock, SimulatedMeter, VirtualBus, get_profile
 
-# The port a sim://...?clock=manual URL opens, built here around the demo's own bus
-# of three different meters (a URL names one profile or a file).
-from poller.simulator._url import SimulatedPort
+# SimulatedPort is the port a sim://...?clock=manual URL opens, built here around the
+# demo's own bus of three different meters (a URL names one profile or a file).
+from poller.simulator import ManualClock, SimulatedMeter, SimulatedPort, VirtualBus, get_profile
 
 from ._help import HelpFormatter
 from ._output import dataset_record, print_table, profile_record

@@ -6,9 +6,9 @@ several on one half-duplex line with collisions and rate mismatches; and
 ``InProcessTransport`` lets asyncio code talk to the bus with no file descriptors,
 ``PtyServer`` serves it on a pseudo-terminal for any serial program and ``TcpServer``
 like a TCP-to-serial converter. Meters can be described in YAML (``load_config``,
-see ``config/simulator.example.yaml``); ``sim://`` port URLs are opened by
-``poller.simulator._url.open_simulated_port``, kept out of this namespace because it
-needs ``poller.transport``.
+see ``config/simulator.example.yaml``); ``sim://`` port URLs open a ``SimulatedPort``
+(``open_simulated_port``), which registers itself with the transport through the
+``iec_poller.transports`` entry point, so the transport never imports the simulator.
 """
 
 from ._bus import BusEvent, VirtualBus
@@ -40,6 +40,7 @@ from ._profiles import Profile, get_profile, profiles
 from ._pty import PtyServer
 from ._setup import build_bus, select_meters
 from ._tcp import TcpServer
+from ._url import SimulatedPort, open_simulated_port
 
 __all__ = [
     "FRAMING_7E1",
@@ -75,6 +76,7 @@ __all__ = [
     "ScaledClock",
     "SimulatedLine",
     "SimulatedMeter",
+    "SimulatedPort",
     "SimulatorConfigError",
     "Source",
     "TcpServer",
@@ -84,6 +86,7 @@ __all__ = [
     "get_profile",
     "hear",
     "load_config",
+    "open_simulated_port",
     "parse_config",
     "profiles",
     "select_meters",

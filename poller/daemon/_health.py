@@ -14,8 +14,9 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from poller.delivery import SpoolDispatcher
 from poller.engine import MeterState
-from poller.spool import Spool, SpoolDispatcher
+from poller.spool import Spool
 
 from ._buses import BusRuntime
 from ._http import Health

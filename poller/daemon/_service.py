@@ -37,10 +37,11 @@ from typing import Any, Final
 import structlog
 
 from poller.config import BusConfig, Config, ConfigError, load_config
+from poller.delivery import SpoolDispatcher, SpoolWriter
 from poller.engine import SessionGate, SqliteCursorStore
 from poller.schedule import Scheduler, ScheduleStats, WallClock
 from poller.sinks import SinkContext, SinkSettings, UnknownSinkError, build_sink
-from poller.spool import Retention, Spool, SpoolDispatcher, SpoolError
+from poller.spool import Retention, Spool, SpoolError
 
 from ._buses import BusRuntime, start_bus
 from ._health import health_report
@@ -49,7 +50,6 @@ from ._lock import StateLock
 from ._logging import configure_logging
 from ._metrics import Metrics
 from ._notify import Notifier
-from ._overflow import SpoolWriter
 from ._sources import register_sources
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "Daemon"]

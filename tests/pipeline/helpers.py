@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
+from poller.delivery import SpoolDispatcher
 from poller.engine import MeterMode, MeterSettings
 from poller.protocol import Password
 from poller.readings import Reading, ReadingBatch
 from poller.sinks import Sink
-from poller.spool import Spool, SpoolDispatcher
+from poller.spool import Spool
 from poller.transport import Backoff
 from tests.engine.helpers import Rig, rig, settings, spec
 from tests.engine.simport import EPOCH

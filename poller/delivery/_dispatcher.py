@@ -33,11 +33,8 @@ import structlog
 
 from poller.readings import ReadingBatch
 from poller.sinks import Sink, WriteResult, select_readings
+from poller.spool import Spool, SpoolClosedError, SpoolError, StoredBatch
 from poller.transport import Backoff
-
-from ._errors import SpoolClosedError, SpoolError
-from ._spool import Spool
-from ._store import StoredBatch
 
 __all__ = ["DEFAULT_BACKOFF", "SpoolDispatcher"]
 

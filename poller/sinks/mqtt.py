@@ -42,14 +42,14 @@ from pathlib import Path
 from typing import Any, ClassVar, Final, Literal
 
 import aiomqtt
-import structlog
 from pydantic import Field, SecretStr, field_validator
 
 import poller
 from poller.protocol import ObisCode
 from poller.readings import Reading, ReadingBatch
 
-from ._contract import SinkContext, SinkSettings, SinkUnavailableError, WriteResult, settings_as
+from ._base import BaseSink
+from ._contract import SinkContext, SinkSettings, SinkUnavailableError, WriteResult
 from ._net import scrub, ssl_context
 from ._records import record_for
 
@@ -108,66 +108,51 @@ class MqttSettings(SinkSettings):
         return value
 
 
-class MqttSink:
+class MqttSink(BaseSink[MqttSettings]):
     """Publishes readings, availability and (optionally) Home Assistant discovery."""
 
     settings_model: ClassVar[type[SinkSettings]] = MqttSettings
+    log_name = "poller.sinks.mqtt"
+    log_outcomes = True
 
     def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
-        settings = settings_as(settings, MqttSettings)
-        self._settings = settings
-        self._context = context
+        super().__init__(settings, context)
+        settings = self._settings
         self._client: aiomqtt.Client | None = None
         self._lost: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()
         self._announced: set[str] = set()
         self._client_id = settings.client_id or f"iec-poller-{_slug(settings.sink_id)}-" + (
             secrets.token_hex(3)
         )
         self.availability_topic = settings.availability_topic.format(sink=settings.sink_id)
         self._secrets = [settings.password.get_secret_value() if settings.password else None]
-        self._log = structlog.get_logger("poller.sinks.mqtt").bind(sink=settings.sink_id)
 
-    def __repr__(self) -> str:
+    def _describe(self) -> str:
         s = self._settings
-        return f"MqttSink({s.sink_id!r}, {s.host}:{s.port}, user={s.username!r})"
-
-    @property
-    def settings(self) -> MqttSettings:
-        return self._settings
+        return f"{s.host}:{s.port}, user={s.username!r}"
 
     @property
     def connected(self) -> bool:
         return self._client is not None and self._lost is not None and not self._lost.done()
 
-    async def connect(self) -> None:
-        async with self._lock:
+    async def _open(self) -> None:
+        await self._connect()
+
+    async def _close(self) -> None:
+        if self.connected:
+            assert self._client is not None
+            with contextlib.suppress(aiomqtt.MqttError):
+                await self._client.publish(
+                    self.availability_topic, b"offline", qos=1, retain=True, timeout=2.0
+                )
+        await self._teardown()
+
+    async def _write(self, batch: ReadingBatch) -> WriteResult:
+        try:
             await self._connect()
-
-    async def close(self) -> None:
-        async with self._lock:
-            if self.connected:
-                assert self._client is not None
-                with contextlib.suppress(aiomqtt.MqttError):
-                    await self._client.publish(
-                        self.availability_topic, b"offline", qos=1, retain=True, timeout=2.0
-                    )
-            await self._teardown()
-
-    async def write(self, batch: ReadingBatch) -> WriteResult:
-        readings = batch.readings
-        if not readings:
-            return WriteResult()
-        async with self._lock:
-            try:
-                await self._connect()
-            except SinkUnavailableError as exc:
-                result = WriteResult.all_retry(readings, str(exc))
-            else:
-                result = await self._publish_batch(readings)
-        if result.retry:
-            self._log.info("mqtt_retry", count=len(result.retry), reason=result.retry_reason)
-        return result
+        except SinkUnavailableError as exc:
+            return WriteResult.all_retry(batch.readings, str(exc))
+        return await self._publish_batch(batch.readings)
 
     async def _publish_batch(self, readings: Sequence[Reading]) -> WriteResult:
         s = self._settings

@@ -5,7 +5,8 @@ adapter being reopened with backoff); then the answer is 503 so that a container
 orchestrator or a monitoring probe notices. Meters that fail and sinks that lag do
 not make the daemon unhealthy (the daemon can do nothing about a broken meter or a
 broker that is down, and restarting it would not help): they are reported, and
-``status`` says ``degraded``.
+``status`` says ``degraded``. So does a sink that failed for good (``failed``: a
+fatal error, such as credentials refused; it waits for a reload).
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def _sink(dispatcher: SpoolDispatcher, spool: Spool | None) -> dict[str, Any]:
         "type": dispatcher.sink.settings.type,
         "failures": dispatcher.failures,
         "last_error": dispatcher.last_error,
+        "failed": dispatcher.failed,
     }
     if spool is not None and spool.is_open:
         stats = spool.stats().sinks.get(dispatcher.sink_id)

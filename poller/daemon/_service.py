@@ -298,7 +298,13 @@ class Daemon:
         for name in added:
             self.buses[name] = self._start_bus(wanted[name])
         new_sinks = {s.sink_id: s for s in _sinks(new)}
-        stale = [s for s in self.dispatchers if self._sink_settings.get(s) != new_sinks.get(s)]
+        # A sink stopped by a fatal error is started again too: the operator reloads
+        # once the cause is fixed, in this file or at the destination.
+        stale = [
+            s
+            for s, d in self.dispatchers.items()
+            if self._sink_settings.get(s) != new_sinks.get(s) or d.failed is not None
+        ]
         await self._stop_sinks(stale)
         for sink_id in stale:
             if sink_id not in new_sinks and self.spool is not None:

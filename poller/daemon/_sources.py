@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 __all__ = ["register_sources"]
 
 _STATES = tuple(state.value for state in MeterState)
+# A label is no place for a long text; the whole reason is in /healthz and the log.
+_REASON_CHARS = 120
 
 
 def register_sources(daemon: Daemon) -> None:
@@ -57,6 +59,12 @@ def register_sources(daemon: Daemon) -> None:
             return
         for sink_id, stats in spool.stats().sinks.items():
             yield Sample({"sink": sink_id}, float(getattr(stats.counters, field)))
+
+    def sink_failed() -> Iterator[Sample]:
+        for sink_id, dispatcher in daemon.dispatchers.items():
+            reason = dispatcher.failed
+            labels = {"sink": sink_id, "reason": (reason or "")[:_REASON_CHARS]}
+            yield Sample(labels, 0.0 if reason is None else 1.0)
 
     def missed_slots() -> Iterator[Sample]:
         for (bus, meter), count in daemon.schedule_stats.missed_slots.items():
@@ -143,6 +151,12 @@ def register_sources(daemon: Daemon) -> None:
         "Readings a sink refused as bad data (kept aside in the spool).",
         ["sink"],
         lambda: sink_counter("rejected_readings"),
+    )
+    m.add_gauge(
+        "iec_poller_sink_failed",
+        "1 while a sink is stopped by a fatal error (its readings wait for a reload).",
+        ["sink", "reason"],
+        sink_failed,
     )
     m.add_counter(
         "iec_poller_missed_slots",

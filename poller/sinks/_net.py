@@ -134,6 +134,8 @@ class Attempt:
     """``"ok"``, ``"refused"`` (the data is at fault) or ``"retry"``."""
     reason: str = ""
     retry_after: float | None = None
+    fatal: bool = False
+    """With ``"retry"``: not until the configuration changes (``SinkFatalError``)."""
 
 
 OK: Final = Attempt("ok")
@@ -155,6 +157,7 @@ async def isolate(
     retry: list[Reading] = []
     retry_reason: str | None = None
     retry_after: float | None = None
+    fatal = False
     # Depth first, in order, so the readings retried are a suffix-like remainder.
     stack: list[tuple[Sequence[Reading], Attempt | None]] = [(readings, first)]
     while stack:
@@ -171,6 +174,7 @@ async def isolate(
             retry.extend(part)
             retry_reason = attempt.reason
             retry_after = attempt.retry_after
+            fatal = attempt.fatal
         elif len(part) == 1:
             rejected.append(Rejection(part[0], attempt.reason))
         else:
@@ -182,6 +186,7 @@ async def isolate(
         rejected=tuple(rejected),
         retry=tuple(retry),
         retry_reason=retry_reason,
+        fatal=fatal,
     )
     return result, retry_after
 
@@ -203,6 +208,7 @@ async def isolate_chunks(
     retry: list[Reading] = []
     reason: str | None = None
     retry_after: float | None = None
+    fatal = False
     for start in range(0, len(readings), step):
         chunk = readings[start : start + step]
         if retry:
@@ -217,10 +223,15 @@ async def isolate_chunks(
         rejected.extend(result.rejected)
         retry.extend(result.retry)
         reason = reason or result.retry_reason
+        fatal = fatal or result.fatal
         if asked is not None:
             retry_after = max(retry_after or 0.0, asked)
     result = WriteResult(
-        accepted=accepted, rejected=tuple(rejected), retry=tuple(retry), retry_reason=reason
+        accepted=accepted,
+        rejected=tuple(rejected),
+        retry=tuple(retry),
+        retry_reason=reason,
+        fatal=fatal,
     )
     return result, retry_after
 

@@ -4,8 +4,10 @@ The receiver decides with the status code: 2xx stored; 5xx, 408, 425 and 429 "la
 (``Retry-After`` honoured); other 4xx "this data is bad", and the batch is halved
 until the bad records are found (``_net.isolate``), so that one record the receiver
 refuses does not hold back the rest. Statuses that say the *request* is wrong, not
-the data (401, 403, 404, 407: a token expired, a URL moved), are retried too: a
-reading must not be set aside because of a configuration mistake.
+the data (401, 403, 404, 407: a token expired, a URL moved) are not the data's
+fault either: a reading must not be set aside because of a configuration mistake.
+They are *fatal* (``fatal_statuses``): the readings are answered "retry" and the
+spool stops sending to this sink, keeping its batches, until a reload.
 
 The credentials live in the ``Authorization`` header only; they are not in the URL,
 the sink's repr, its log lines or its error texts.
@@ -31,6 +33,9 @@ from ._records import record_for
 __all__ = ["HttpSettings", "HttpSink"]
 
 DEFAULT_RETRY_STATUSES = frozenset({401, 403, 404, 407, 408, 425, 429})
+DEFAULT_FATAL_STATUSES = frozenset({401, 403, 404, 407})
+# "Later" by their definition: never a configuration's fault.
+_NEVER_FATAL = frozenset({408, 425, 429})
 
 
 class HttpSettings(HttpTargetSettings):
@@ -52,6 +57,9 @@ class HttpSettings(HttpTargetSettings):
     """Records per request; a larger batch is sent in several requests."""
     retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES
     """4xx statuses that mean "later", not "bad data"; every 5xx is retried."""
+    fatal_statuses: frozenset[int] = DEFAULT_FATAL_STATUSES
+    """4xx statuses that mean "the configuration is wrong" (credentials, URL): the sink
+    stops until a reload, its readings kept in the spool. Empty: retried forever."""
     isolate_rejections: bool = True
     """Halve a refused batch to find the bad records; off: a refusal rejects all."""
 
@@ -64,6 +72,8 @@ class HttpSettings(HttpTargetSettings):
             raise ValueError("auth_header and auth_value go together")
         if self.url.username or self.url.password:
             raise ValueError("put credentials in username/password, not in the url")
+        if any(not 400 <= s < 500 or s in _NEVER_FATAL for s in self.fatal_statuses):
+            raise ValueError("fatal_statuses are 4xx statuses other than 408, 425 and 429")
         return self
 
 
@@ -113,6 +123,8 @@ class HttpSink(HttpClientSink[HttpSettings]):
             return Attempt("ok")
         detail = scrub(response.text[:200].strip(), self._secrets)
         reason = f"HTTP {status} {response.reason_phrase}" + (f": {detail}" if detail else "")
+        if status in self._settings.fatal_statuses:
+            return Attempt("retry", reason, fatal=True)
         if status >= 500 or status in self._settings.retry_statuses:
             return Attempt(
                 "retry", reason, retry_after_seconds(response.headers.get("Retry-After"))

@@ -19,7 +19,9 @@ One point per reading::
 Answers: 2xx stored; 5xx, 429, 408 and transport errors "later" (``Retry-After``
 honoured); 400, 413 and 422 mean some lines were bad: the batch is halved until the
 bad readings are found (``_net.isolate``) and only those are rejected. 401, 403 and
-404 (a wrong token or a missing bucket) are retried: they are not the data's fault.
+404 (a wrong token or a missing bucket) are retried, and fatal: they are not the
+data's fault, and no retry cures them, so the spool keeps the readings and stops
+sending to this sink until a reload.
 A reading that line protocol cannot express at all (a newline in a value, a tag
 ending in a backslash) is rejected before anything is sent.
 """
@@ -53,6 +55,7 @@ _UNITS: Final = {
 # InfluxDB 1.x names the precisions differently.
 _V1_PRECISION: Final = {"s": "s", "ms": "ms", "us": "u", "ns": "n"}
 _RETRY_STATUSES: Final = frozenset({401, 403, 404, 407, 408, 425, 429})
+_FATAL_STATUSES: Final = frozenset({401, 403, 404, 407})
 
 
 class InfluxSettings(HttpTargetSettings):
@@ -153,6 +156,8 @@ class InfluxSink(HttpClientSink[InfluxSettings]):
             return Attempt("ok")
         detail = scrub(response.text[:300].strip(), self._secrets)
         reason = f"HTTP {status}" + (f": {detail}" if detail else "")
+        if status in _FATAL_STATUSES:
+            return Attempt("retry", reason, fatal=True)
         if status >= 500 or status in _RETRY_STATUSES:
             delay = retry_after_seconds(response.headers.get("Retry-After"))
             return Attempt("retry", reason, delay)

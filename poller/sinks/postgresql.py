@@ -25,6 +25,10 @@ Errors are sorted by SQLSTATE class:
   retried and the connection is rebuilt on the next write. A connection found dead
   at the start of a write (the server restarted while we were idle) is rebuilt and
   the write tried once more at once.
+* Except what no retry cures: a login refused (28: a wrong password, an unknown
+  role), no such database (3D000), a privilege missing (42501: to create the
+  table, to insert). These are fatal (``SinkFatalError``, ``fatal=True``): the
+  spool keeps the readings and stops sending here until a reload.
 
 TimescaleDB: when the extension is installed in the database, the table becomes a
 hypertable on ``ts`` (``create_hypertable(..., if_not_exists => TRUE)``); when it is
@@ -50,7 +54,13 @@ from pydantic import Field, SecretStr, field_validator
 from poller.readings import Reading, ReadingBatch
 
 from ._base import BaseSink
-from ._contract import SinkContext, SinkSettings, SinkUnavailableError, WriteResult
+from ._contract import (
+    SinkContext,
+    SinkFatalError,
+    SinkSettings,
+    SinkUnavailableError,
+    WriteResult,
+)
 from ._net import Attempt, isolate_chunks, redact_url, scrub
 from ._records import register_name
 
@@ -58,6 +68,11 @@ __all__ = ["PostgresSettings", "PostgresSink"]
 
 _IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _DATA_CLASSES: Final = frozenset({"22", "23"})
+# No retry cures these until the configuration (or the server's grants) change:
+# 28 a login refused (a wrong password, an unknown role), 3D000 no such database,
+# 42501 a privilege missing (to create the schema or table, to insert).
+_FATAL_CLASSES: Final = frozenset({"28"})
+_FATAL_STATES: Final = frozenset({"3D000", "42501"})
 # What connecting, preparing or closing can raise: the server's or the network's fault.
 _SESSION_ERRORS: Final = (
     OSError,
@@ -150,9 +165,9 @@ class PostgresSink(BaseSink[PostgresSettings]):
         try:
             await self._connect()
         except SinkUnavailableError as exc:
-            return WriteResult.all_retry(readings, str(exc))
+            return WriteResult.all_retry(readings, str(exc), fatal=exc.fatal)
         result = await self._insert_chunked(readings)
-        if not (result.retry and was_connected and self._conn is None):
+        if result.fatal or not (result.retry and was_connected and self._conn is None):
             return result
         # The connection had died while idle (a server restart): one fresh try at once.
         try:
@@ -165,6 +180,7 @@ class PostgresSink(BaseSink[PostgresSettings]):
             rejected=result.rejected + again.rejected,
             retry=again.retry,
             retry_reason=again.retry_reason,
+            fatal=again.fatal,
         )
 
     async def _insert_chunked(self, readings: Sequence[Reading]) -> WriteResult:
@@ -186,7 +202,7 @@ class PostgresSink(BaseSink[PostgresSettings]):
             # Whatever else went wrong, a fresh session is cheap and clears any state
             # a half-dead one could hold (an aborted transaction, a server going away).
             await self._drop_connection(graceful=False)
-            return Attempt("retry", reason)
+            return Attempt("retry", reason, fatal=_fatal(exc))
         except asyncpg.DataError as exc:  # asyncpg could not encode an argument
             return Attempt("refused", self._reason(exc))
         except (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError, TimeoutError) as exc:
@@ -214,9 +230,8 @@ class PostgresSink(BaseSink[PostgresSettings]):
                 server_settings={"application_name": f"iec-poller:{s.sink_id}"},
             )
         except _SESSION_ERRORS as exc:
-            raise SinkUnavailableError(
-                f"cannot connect to {self._target}: {self._reason(exc)}"
-            ) from None
+            error = SinkFatalError if _fatal(exc) else SinkUnavailableError
+            raise error(f"cannot connect to {self._target}: {self._reason(exc)}") from None
         try:
             if s.create_table:
                 await self._create(conn)
@@ -224,7 +239,8 @@ class PostgresSink(BaseSink[PostgresSettings]):
                 self.hypertable = False
         except _SESSION_ERRORS as exc:
             conn.terminate()
-            raise SinkUnavailableError(
+            error = SinkFatalError if _fatal(exc) else SinkUnavailableError
+            raise error(
                 f"cannot prepare {self._table} on {self._target}: {self._reason(exc)}"
             ) from None
         self._conn = conn
@@ -270,6 +286,12 @@ class PostgresSink(BaseSink[PostgresSettings]):
                 conn.terminate()
         else:
             conn.terminate()
+
+
+def _fatal(exc: BaseException) -> bool:
+    """Whether the server refused us for good: the login, the database, a privilege."""
+    sqlstate = str(getattr(exc, "sqlstate", None) or "")
+    return sqlstate[:2] in _FATAL_CLASSES or sqlstate in _FATAL_STATES
 
 
 def _insert_sql(table: str) -> str:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
-import pytest
 from structlog.testing import capture_logs
 
 from poller.delivery import SpoolDispatcher
@@ -121,21 +119,6 @@ def test_starting_again_clears_the_failure(tmp_path: Path) -> None:
 
 
 # --- against the real services --------------------------------------------------------
-
-
-@pytest.fixture
-def pg_schema(postgres_dsn: str) -> Iterator[str]:
-    schema = f"iec_test_{uuid.uuid4().hex[:10]}"
-    yield schema
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(postgres_dsn)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await conn.close()
-
-    run(drop())
 
 
 def test_postgresql_with_an_unknown_role_stops_until_the_configuration_is_fixed(

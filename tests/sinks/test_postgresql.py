@@ -282,6 +282,16 @@ def test_network_outage_to_the_same_sink_nothing_lost_nothing_duplicated(
     run(body())
 
 
+async def connect_error(s: PostgresSink) -> SinkUnavailableError:
+    """What ``connect`` raised; the sink is closed after it."""
+    try:
+        with pytest.raises(SinkUnavailableError) as raised:
+            await s.connect()
+    finally:
+        await s.close()
+    return raised.value
+
+
 def test_an_unknown_role_is_fatal_and_never_shows_the_password(
     postgres_dsn: str, pg_table: str, context: SinkContext
 ) -> None:
@@ -324,12 +334,9 @@ def test_a_role_that_may_not_create_the_table_is_fatal(
         try:
             await admin(f'REVOKE CREATE ON DATABASE test FROM "{role}"')
             s = sink(f"postgresql://{role}@{host}:{port}/test", pg_table, context)
-            try:
-                with pytest.raises(SinkFatalError) as raised:
-                    await s.connect()
-            finally:
-                await s.close()
-            assert "42501" in str(raised.value)
+            error = await connect_error(s)
+            assert isinstance(error, SinkFatalError)
+            assert "42501" in str(error)
         finally:
             await admin(f'DROP ROLE IF EXISTS "{role}"')
 
@@ -339,11 +346,7 @@ def test_a_role_that_may_not_create_the_table_is_fatal(
 def test_a_lost_server_is_not_fatal(pg_table: str, context: SinkContext) -> None:
     async def body() -> None:
         s = sink(f"postgresql://postgres@127.0.0.1:{free_port()}/test", pg_table, context)
-        try:
-            with pytest.raises(SinkUnavailableError) as raised:
-                await s.connect()
-        finally:
-            await s.close()
-        assert not isinstance(raised.value, SinkFatalError)
+        error = await connect_error(s)
+        assert not isinstance(error, SinkFatalError)
 
     run(body())

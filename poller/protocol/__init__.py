@@ -50,6 +50,7 @@ from ._errors import (
     RetriesExhaustedError,
     SessionStateError,
 )
+from ._manufacturers import MANUFACTURERS, manufacturer_name
 from ._messages import (
     BREAK,
     Ack,
@@ -106,6 +107,7 @@ from ._values import (
 
 __all__ = [
     "BREAK",
+    "MANUFACTURERS",
     "NEED_DATA",
     "Ack",
     "Action",
@@ -179,6 +181,7 @@ __all__ = [
     "format_data_block",
     "format_meter_time",
     "get_scheme",
+    "manufacturer_name",
     "normalize_address",
     "parse_data_block",
     "parse_meter_time",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import uuid
 from pathlib import Path
 
@@ -11,8 +10,7 @@ import asyncpg
 from structlog.testing import capture_logs
 
 from poller.delivery import SpoolDispatcher
-from poller.readings import ReadingBatch
-from poller.sinks import SinkContext, SinkFatalError, WriteResult
+from poller.sinks import SinkContext
 from poller.sinks.http import HttpSettings, HttpSink
 from poller.sinks.postgresql import PostgresSettings, PostgresSink
 from poller.spool import Spool
@@ -20,30 +18,7 @@ from tests import services
 
 from ..sinks.helpers import batch, run
 from ..spool.helpers import NO_WAIT, ScriptedSink, keys
-
-
-@dataclasses.dataclass
-class FatalSink(ScriptedSink):
-    """Refuses for good: at ``connect`` (``on_connect``) or as a write's result."""
-
-    on_connect: bool = True
-    accept_first: int = 0
-
-    async def connect(self) -> None:
-        self.connects += 1
-        if self.on_connect:
-            raise SinkFatalError("login refused for user reader")
-
-    async def write(self, batch: ReadingBatch) -> WriteResult:
-        self.writes.append(batch)
-        readings = batch.readings
-        self.stored.extend(readings[: self.accept_first])
-        return WriteResult(
-            accepted=self.accept_first,
-            retry=tuple(readings[self.accept_first :]),
-            retry_reason="HTTP 403 Forbidden",
-            fatal=True,
-        )
+from .helpers import FatalSink
 
 
 def test_a_fatal_connect_stops_the_dispatcher_and_keeps_the_batches(tmp_path: Path) -> None:

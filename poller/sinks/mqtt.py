@@ -20,7 +20,9 @@ Home Assistant discovery (``discovery: true``): before the first state of a
 (meter, register) the sink publishes, retained, the sensor's config that
 ``_discovery.discovery_config`` makes (described there).
 
-The password is a ``SecretStr``: never in the repr, the logs or an error text.
+A login the broker refuses (bad credentials, not authorised) is fatal
+(``SinkFatalError``): the spool keeps the readings and stops sending here until a
+reload. The password is a ``SecretStr``: never in the repr, the logs or an error text.
 """
 
 from __future__ import annotations
@@ -41,7 +43,13 @@ from pydantic import Field, SecretStr, field_validator
 from poller.readings import Reading, ReadingBatch
 
 from ._base import BaseSink
-from ._contract import SinkContext, SinkSettings, SinkUnavailableError, WriteResult
+from ._contract import (
+    SinkContext,
+    SinkFatalError,
+    SinkSettings,
+    SinkUnavailableError,
+    WriteResult,
+)
 from ._discovery import discovery_config, slug
 from ._net import scrub, ssl_context
 from ._records import record_for
@@ -55,6 +63,9 @@ _TOPIC_FIELDS: Final = frozenset(
     }
 )  # fmt: skip
 _FORMATTER: Final = string.Formatter()
+# CONNACK codes of a refused login: MQTT 3.1.1 (4 bad user name or password, 5 not
+# authorised) and MQTT 5 (134, 135), as paho reports either.
+_LOGIN_REFUSED: Final = frozenset({4, 5, 134, 135})
 
 
 class MqttSettings(SinkSettings):
@@ -144,7 +155,7 @@ class MqttSink(BaseSink[MqttSettings]):
         try:
             await self._connect()
         except SinkUnavailableError as exc:
-            return WriteResult.all_retry(batch.readings, str(exc))
+            return WriteResult.all_retry(batch.readings, str(exc), fatal=exc.fatal)
         return await self._publish_batch(batch.readings)
 
     async def _publish_batch(self, readings: Sequence[Reading]) -> WriteResult:
@@ -252,9 +263,8 @@ class MqttSink(BaseSink[MqttSettings]):
         try:
             await client.__aenter__()
         except aiomqtt.MqttError as exc:
-            raise SinkUnavailableError(
-                f"cannot connect to mqtt://{s.host}:{s.port}: {self._text(exc)}"
-            ) from None
+            error = SinkFatalError if _refused_login(exc) else SinkUnavailableError
+            raise error(f"cannot connect to mqtt://{s.host}:{s.port}: {self._text(exc)}") from None
         self._client = client
         self._lost = asyncio.create_task(_until_lost(client))
         try:
@@ -278,6 +288,13 @@ class MqttSink(BaseSink[MqttSettings]):
         if client is not None:
             with contextlib.suppress(aiomqtt.MqttError, OSError, TimeoutError):
                 await asyncio.wait_for(client.__aexit__(None, None, None), timeout=5.0)
+
+
+def _refused_login(exc: aiomqtt.MqttError) -> bool:
+    """Whether the broker refused the credentials: no retry cures that (fatal)."""
+    code = getattr(exc, "rc", None)
+    value = getattr(code, "value", code)
+    return isinstance(exc, aiomqtt.MqttCodeError) and value in _LOGIN_REFUSED
 
 
 async def _until_lost(client: aiomqtt.Client) -> None:

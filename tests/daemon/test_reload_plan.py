@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from poller.config import BusConfig
-from poller.daemon._reload import ReloadPlan, plan_reload
+from poller.daemon import ReloadPlan, plan_reload
 
 from .helpers import bus, config, jsonl
 

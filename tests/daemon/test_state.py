@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from poller.daemon import DaemonState
 from poller.daemon._health import health_report
 from poller.daemon._sources import register_sources
-from poller.daemon._state import DaemonState
 from poller.delivery import SpoolDispatcher
 from poller.spool import Spool
 

@@ -12,7 +12,7 @@ from poller.sinks._contract import SinkContext
 from poller.sinks.http import HttpSettings, HttpSink
 from tests.services import RecordingServer, Request, free_port
 
-from .conftest import batch, many, run, typical
+from .conftest import batch, many, run, typical, write_and_close
 
 
 def sink(server_url: str, context: SinkContext, **options: object) -> HttpSink:
@@ -291,10 +291,7 @@ def test_fatal_statuses_can_be_retried_forever_instead(
 
     async def body() -> None:
         s = sink(http_server.url, context, fatal_statuses=[])
-        try:
-            result = await s.write(batch(many(2)))
-        finally:
-            await s.close()
+        result = await write_and_close(s, many(2))
         assert result.retry
         assert not result.fatal
 

@@ -16,16 +16,16 @@ accepted or rejected:
   batch again, and idempotent sinks keep each reading once).
 
 A sink that is down simply makes its dispatcher wait: the spool keeps the backlog,
-the other sinks and the bus engines go on.
+the other sinks and the bus engines go on. If the backlog outgrows the retention
+limit, a batch the dispatcher holds may be among those dropped: it is let go before
+the next try, so that what the spool counts as dropped for a sink never reaches it.
 
 A sink that says an error is fatal (``SinkFatalError``, or a result with
 ``fatal=True``: credentials refused, a privilege missing) will not be cured by
 waiting: the dispatcher stops, closes the sink and keeps the reason in ``failed``
-(health and metrics show it); the batch is not advanced, so the spool keeps it and
-every later one under the sink's cursor. Starting again (the daemon does, with a
-new dispatcher, at a reload) resumes from that cursor. If the backlog outgrows the retention
-limit, a batch the dispatcher holds may be among those dropped: it is let go before
-the next try, so that what the spool counts as dropped for a sink never reaches it.
+(health and metrics show it). The batch is not advanced, so the spool keeps it and
+every later one under the sink's cursor (retention still bounds them). Starting
+again (the daemon does, with a new dispatcher, at a reload) resumes from there.
 """
 
 from __future__ import annotations

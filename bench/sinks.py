@@ -33,10 +33,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from poller.delivery import SpoolDispatcher
 from poller.protocol import Identification, Value
 from poller.readings import BatchContext, Reading, ReadingBatch
 from poller.sinks import SinkContext, build_sink, sink_config_models
-from poller.spool import Spool, SpoolDispatcher
+from poller.spool import Spool
 from poller.util import Backoff
 
 from .common import fmt, spread

@@ -19,10 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from poller.delivery import SpoolDispatcher
 from poller.protocol import Identification, ObisCode, Value
 from poller.readings import BatchContext, Reading, ReadingBatch
 from poller.sinks import SinkContext, build_sink, sink_config_models
-from poller.spool import Spool, SpoolDispatcher
+from poller.spool import Spool
 from poller.util import Backoff
 
 EPOCH = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)

@@ -5,33 +5,29 @@ adapter being reopened with backoff); then the answer is 503 so that a container
 orchestrator or a monitoring probe notices. Meters that fail and sinks that lag do
 not make the daemon unhealthy (the daemon can do nothing about a broken meter or a
 broker that is down, and restarting it would not help): they are reported, and
-``status`` says ``degraded``.
+``status`` says ``degraded``. So does a sink that failed for good (``failed``: a
+fatal error, such as credentials refused; it waits for a reload).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable
 from typing import Any
 
+from poller.delivery import SpoolDispatcher
 from poller.engine import MeterState
-from poller.spool import Spool, SpoolDispatcher
+from poller.spool import Spool
 
 from ._buses import BusRuntime
 from ._http import Health
+from ._state import DaemonState
 
 __all__ = ["health_report"]
 
 
-def health_report(
-    buses: Iterable[BusRuntime],
-    dispatchers: Iterable[SpoolDispatcher],
-    spool: Spool | None,
-    *,
-    started: dt.datetime,
-) -> Health:
-    bus_reports = [_bus(b) for b in buses]
-    sinks = [_sink(d, spool) for d in dispatchers]
+def health_report(state: DaemonState) -> Health:
+    spool = state.open_spool
+    bus_reports = [_bus(b) for b in state.buses.values()]
+    sinks = [_sink(d, spool) for d in state.dispatchers.values()]
     down = any(not b["up"] for b in bus_reports)
     degraded = any(
         m["state"] in (MeterState.FAILING.value, MeterState.UNREACHABLE.value)
@@ -40,11 +36,11 @@ def health_report(
     ) or any(s["failures"] for s in sinks)
     body: dict[str, Any] = {
         "status": "down" if down else "degraded" if degraded else "ok",
-        "started": started.isoformat(),
+        "started": state.started.isoformat(),
         "buses": bus_reports,
         "sinks": sinks,
     }
-    if spool is not None and spool.is_open:
+    if spool is not None:
         stats = spool.stats()
         body["spool"] = {
             "batches": stats.batches,
@@ -90,8 +86,9 @@ def _sink(dispatcher: SpoolDispatcher, spool: Spool | None) -> dict[str, Any]:
         "type": dispatcher.sink.settings.type,
         "failures": dispatcher.failures,
         "last_error": dispatcher.last_error,
+        "failed": dispatcher.failed,
     }
-    if spool is not None and spool.is_open:
+    if spool is not None:
         stats = spool.stats().sinks.get(dispatcher.sink_id)
         if stats is not None:
             report["depth_readings"] = stats.depth_readings

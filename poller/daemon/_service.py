@@ -18,16 +18,18 @@ few seconds) and stops; what no sink has had yet stays in the spool and goes out
 the next start; the spool is closed (WAL checkpointed). Exit status 0.
 
 Reload (SIGHUP): the new file is loaded and validated off the loop; an invalid one is
-logged with every problem and the running configuration kept. Otherwise only buses
-whose configuration changed are restarted (their running conversation finished
-first), sinks likewise, the scheduler is rebuilt (next slots from the clock), and
-log level and endpoint follow. ``state_dir`` cannot change without a restart.
+logged with every problem and the running configuration kept. Otherwise
+``plan_reload`` says which buses and sinks change (``_reload``); those are restarted
+(a bus's running conversation finished first), the scheduler is rebuilt (next slots
+from the clock), and log level and endpoint follow.
+
+What runs (buses, dispatchers, spool, writer, metrics) is one ``DaemonState``, which
+``/healthz``, ``/metrics`` and the status line read.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import gc
 import signal
 from collections.abc import Awaitable, Iterable
@@ -37,10 +39,11 @@ from typing import Any, Final
 import structlog
 
 from poller.config import BusConfig, Config, ConfigError, load_config
-from poller.engine import SessionGate, SqliteCursorStore
-from poller.schedule import Scheduler, ScheduleStats, WallClock
+from poller.delivery import SpoolDispatcher, SpoolWriter
+from poller.engine import SqliteCursorStore
+from poller.schedule import Scheduler, WallClock
 from poller.sinks import SinkContext, SinkSettings, UnknownSinkError, build_sink
-from poller.spool import Retention, Spool, SpoolDispatcher, SpoolError
+from poller.spool import Retention, Spool, SpoolError
 
 from ._buses import BusRuntime, start_bus
 from ._health import health_report
@@ -49,8 +52,9 @@ from ._lock import StateLock
 from ._logging import configure_logging
 from ._metrics import Metrics
 from ._notify import Notifier
-from ._overflow import SpoolWriter
+from ._reload import ReloadPlan, plan_reload, sink_settings
 from ._sources import register_sources
+from ._state import DaemonState
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "Daemon"]
 
@@ -81,24 +85,29 @@ class Daemon:
         self.notifier = notifier or Notifier()
         self._wall_clock = wall_clock
         self._log_overrides = log_overrides or {}
-        self.metrics = Metrics()
-        self.buses: dict[str, BusRuntime] = {}
-        self.dispatchers: dict[str, SpoolDispatcher] = {}
-        self._sink_settings: dict[str, SinkSettings] = {}
-        self.spool: Spool | None = None
-        self.writer: SpoolWriter | None = None
+        self.state = DaemonState()
         self.scheduler: Scheduler | None = None
-        self.schedule_stats = ScheduleStats()
-        # One for every bus: they share this event loop, and its punctuality.
-        self.session_gate = SessionGate()
         self._cursors: SqliteCursorStore | None = None
         self._http: StatusServer | None = None
         self._lock: StateLock | None = None
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
-        self.started = dt.datetime.now(dt.UTC)
         self.ready = asyncio.Event()
         """Set once everything has started (tests wait for it)."""
+
+    # The parts of the state that embedders and tests look at.
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.state.metrics
+
+    @property
+    def buses(self) -> dict[str, BusRuntime]:
+        return self.state.buses
+
+    @property
+    def spool(self) -> Spool | None:
+        return self.state.spool
 
     # -- control ------------------------------------------------------------------------
 
@@ -109,9 +118,7 @@ class Daemon:
         self._reload.set()
 
     def health(self) -> Health:
-        return health_report(
-            self.buses.values(), self.dispatchers.values(), self.spool, started=self.started
-        )
+        return health_report(self.state)
 
     async def run(self) -> int:
         """Run until SIGTERM/SIGINT (or ``request_stop``); the process's exit status."""
@@ -135,10 +142,10 @@ class Daemon:
             await self._shutdown()
             return EXIT_FAILED
         _freeze_start_up_objects()
-        self.notifier.ready(self._summary())
+        self.notifier.ready(self.state.summary())
         self.notifier.start_watchdog()
         self.ready.set()
-        _log.info("started", status=self._summary())
+        _log.info("started", status=self.state.summary())
         chores = [
             asyncio.create_task(self._report_status(), name="status"),
             asyncio.create_task(_collect_garbage(), name="gc"),
@@ -174,31 +181,31 @@ class Daemon:
             raise OSError(f"state_dir {state}: {exc.strerror or exc}") from None
         self._lock = StateLock(state)
         self._lock.acquire()
-        self.spool = Spool(state, retention=_retention(config))
-        await self.spool.open()
-        self.writer = SpoolWriter(self.spool)
-        register_sources(self)
-        for settings in _sinks(config):
+        spool = self.state.spool = Spool(state, retention=_retention(config))
+        await spool.open()
+        self.state.writer = SpoolWriter(spool)
+        register_sources(self.state)
+        for settings in sink_settings(config).values():
             self._start_sink(settings)
         self._cursors = SqliteCursorStore(state / "cursors.sqlite")
         for bus in config.buses:
-            self.buses[bus.name] = self._start_bus(bus)
+            self.state.buses[bus.name] = self._start_bus(bus)
         self._start_scheduler()
         await self._start_http()
 
     def _start_bus(self, bus_config: BusConfig) -> BusRuntime:
-        assert self.writer is not None
+        assert self.state.writer is not None
         assert self._cursors is not None
         return start_bus(
             bus_config,
-            on_batch=self.writer.put,
+            on_batch=self.state.writer.put,
             cursors=self._cursors,
-            observer=self.metrics,
-            gate=self.session_gate,
+            observer=self.state.metrics,
+            gate=self.state.session_gate,
         )
 
     def _start_sink(self, settings: SinkSettings) -> None:
-        assert self.spool is not None
+        assert self.state.spool is not None
         sink_id = settings.sink_id
         try:
             sink = build_sink(settings, SinkContext(state_dir=Path(self.config.state_dir)))
@@ -206,16 +213,16 @@ class Daemon:
             # Its batches wait in the spool (under its cursor) until it can be built.
             _log.error("sink not started", sink=sink_id, error=str(exc))
             return
-        dispatcher = SpoolDispatcher(self.spool, sink)
+        dispatcher = SpoolDispatcher(self.state.spool, sink)
         dispatcher.start()
-        self.dispatchers[sink_id] = dispatcher
-        self._sink_settings[sink_id] = settings
+        self.state.dispatchers[sink_id] = dispatcher
+        self.state.sink_settings[sink_id] = settings
 
     def _start_scheduler(self) -> None:
         engines = {name: b.engine for name, b in self.buses.items() if b.engine is not None}
         reads = [r for r in self.config.scheduled_reads() if r.bus in engines]
         scheduler = Scheduler(engines, reads, clock=self._wall_clock)
-        scheduler.stats = self.schedule_stats  # counters live across reloads
+        scheduler.stats = self.state.schedule_stats  # counters live across reloads
         scheduler.start()
         self.scheduler = scheduler
 
@@ -223,7 +230,7 @@ class Daemon:
         http = self.config.http
         if not http.enabled:
             return
-        server = StatusServer(http.host, http.port, health=self.health, metrics=self.metrics)
+        server = StatusServer(http.host, http.port, health=self.health, metrics=self.state.metrics)
         try:
             await server.start()
         except OSError as exc:
@@ -237,14 +244,15 @@ class Daemon:
     async def _shutdown(self) -> None:
         if self.scheduler is not None:
             await self.scheduler.stop()
-        await asyncio.gather(*(b.stop() for b in self.buses.values()))
-        if self.writer is not None:
-            await self.writer.close()
-        await self._stop_sinks(list(self.dispatchers))
+        state = self.state
+        await asyncio.gather(*(b.stop() for b in state.buses.values()))
+        if state.writer is not None:
+            await state.writer.close()
+        await self._stop_sinks(list(state.dispatchers))
         if self._cursors is not None:
             self._cursors.close()
-        if self.spool is not None and self.spool.is_open:
-            await self.spool.close()
+        if state.spool is not None and state.spool.is_open:
+            await state.spool.close()
         if self._http is not None:
             await self._http.stop()
             self._http = None
@@ -252,10 +260,10 @@ class Daemon:
             self._lock.release()
 
     async def _stop_sinks(self, sink_ids: Iterable[str]) -> None:
-        stopping = [self.dispatchers.pop(s) for s in sink_ids]
+        stopping = [self.state.dispatchers.pop(s) for s in sink_ids]
         await asyncio.gather(*(d.stop(timeout=_SINK_FLUSH_TIMEOUT) for d in stopping))
         for d in stopping:
-            self._sink_settings.pop(d.sink_id, None)
+            self.state.sink_settings.pop(d.sink_id, None)
 
     # -- reload -------------------------------------------------------------------------
 
@@ -271,53 +279,54 @@ class Daemon:
                 "reload rejected: the configuration is invalid; the running one is kept",
                 problems=[str(p) for p in exc.problems],
             )
-            self.notifier.status(f"reload rejected; {self._summary()}")
+            self.notifier.status(f"reload rejected; {self.state.summary()}")
             self.notifier.send(ready=1)
             return
         changes = await self._switch_to(new)
         _log.info("reloaded", **changes)
-        self.notifier.send(ready=1, status=self._summary())
+        self.notifier.send(ready=1, status=self.state.summary())
 
     async def _switch_to(self, new: Config) -> dict[str, list[str]]:
-        old = self.config
-        if new.state_dir != old.state_dir:
-            _log.warning("reload: state_dir changes only at a restart", kept=old.state_dir)
-            new = new.model_copy(update={"state_dir": old.state_dir})
-        self.config = new
-        if new.log != old.log:
+        state = self.state
+        plan = plan_reload(
+            self.config,
+            new,
+            running_sinks=list(state.dispatchers),
+            failed_sinks=state.failed_sinks,
+            same_bus=lambda running, wanted: state.buses[running.name].same_as(wanted),
+        )
+        await self._carry_out(plan)
+        return plan.changes()
+
+    async def _carry_out(self, plan: ReloadPlan) -> None:
+        state = self.state
+        if plan.state_dir_kept:
+            _log.warning("reload: state_dir changes only at a restart", kept=self.config.state_dir)
+        self.config = new = plan.config
+        if plan.logging:
             self._configure_logging()
         if self.scheduler is not None:
             await self.scheduler.stop()
+        await asyncio.gather(*(state.buses[n].stop() for n in plan.stop_buses))
+        for name in plan.stop_buses:
+            del state.buses[name]
+            state.metrics.remove_bus(name)
         wanted = {b.name: b for b in new.buses}
-        changed = [n for n, b in self.buses.items() if n not in wanted or not b.same_as(wanted[n])]
-        await asyncio.gather(*(self.buses[n].stop() for n in changed))
-        for name in changed:
-            del self.buses[name]
-            self.metrics.remove_bus(name)
-        added = [n for n in wanted if n not in self.buses]
-        for name in added:
-            self.buses[name] = self._start_bus(wanted[name])
-        new_sinks = {s.sink_id: s for s in _sinks(new)}
-        stale = [s for s in self.dispatchers if self._sink_settings.get(s) != new_sinks.get(s)]
-        await self._stop_sinks(stale)
-        for sink_id in stale:
-            if sink_id not in new_sinks and self.spool is not None:
-                self.spool.unregister(sink_id)
-        for sink_id, settings in new_sinks.items():
-            if sink_id not in self.dispatchers:
-                self._start_sink(settings)
+        for name in plan.start_buses:
+            state.buses[name] = self._start_bus(wanted[name])
+        await self._stop_sinks(plan.stop_sinks)
+        if state.spool is not None:
+            for sink_id in plan.forget_sinks:
+                state.spool.unregister(sink_id)
+        new_sinks = sink_settings(new)
+        for sink_id in plan.start_sinks:
+            self._start_sink(new_sinks[sink_id])
         self._start_scheduler()
-        if new.http != old.http:
+        if plan.http:
             if self._http is not None:
                 await self._http.stop()
                 self._http = None
             await self._start_http()
-        return {
-            "buses_restarted": sorted(set(changed) & set(added)),
-            "buses_removed": sorted(set(changed) - set(added)),
-            "buses_added": sorted(set(added) - set(changed)),
-            "sinks_restarted": sorted(stale),
-        }
 
     def _configure_logging(self) -> None:
         log = self.config.log
@@ -327,28 +336,10 @@ class Daemon:
 
     # -- status ---------------------------------------------------------------------------
 
-    def _summary(self) -> str:
-        buses = list(self.buses.values())
-        up = sum(1 for b in buses if b.engine is not None and b.engine.port.is_open)
-        meters = sum(len(b.settings) for b in buses)
-        failing = sum(
-            1
-            for b in buses
-            if b.engine is not None
-            for m in b.engine.statuses()
-            if m.state.value in ("failing", "unreachable")
-        )
-        text = f"{len(buses)} buses ({up} up), {meters} meters ({failing} failing)"
-        if self.spool is not None and self.spool.is_open:
-            stats = self.spool.stats()
-            lag = max((s.depth_readings for s in stats.sinks.values()), default=0)
-            text += f", {lag} readings waiting for a sink"
-        return text
-
     async def _report_status(self) -> None:
         while True:
             await asyncio.sleep(_STATUS_INTERVAL)
-            self.notifier.status(self._summary())
+            self.notifier.status(self.state.summary())
 
 
 def _retention(config: Config) -> Retention:
@@ -358,10 +349,6 @@ def _retention(config: Config) -> Retention:
         max_age=spool.max_age.total_seconds(),
         warn_ratio=spool.warn_ratio,
     )
-
-
-def _sinks(config: Config) -> list[SinkSettings]:
-    return [s for s in config.sinks if isinstance(s, SinkSettings)]
 
 
 def _freeze_start_up_objects() -> None:

@@ -7,72 +7,78 @@ sink can never leave a stale series behind.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from poller.engine import MeterState
 
 from ._metrics import Sample
-
-if TYPE_CHECKING:
-    from ._service import Daemon
+from ._state import DaemonState
 
 __all__ = ["register_sources"]
 
 _STATES = tuple(state.value for state in MeterState)
+# A label is no place for a long text; the whole reason is in /healthz and the log.
+_REASON_CHARS = 120
 
 
-def register_sources(daemon: Daemon) -> None:
-    m = daemon.metrics
+def register_sources(state: DaemonState) -> None:
+    """Register, in ``state.metrics``, the scraped series that read ``state``."""
+    m = state.metrics
 
     def meter_states() -> Iterator[Sample]:
-        for bus in daemon.buses.values():
+        for bus in state.buses.values():
             if bus.engine is None:
                 continue
             for status in bus.engine.statuses():
-                for state in _STATES:
-                    labels = {"bus": bus.name, "meter": status.address, "state": state}
-                    yield Sample(labels, 1.0 if status.state.value == state else 0.0)
+                for name in _STATES:
+                    labels = {"bus": bus.name, "meter": status.address, "state": name}
+                    yield Sample(labels, 1.0 if status.state.value == name else 0.0)
 
     def bus_up() -> Iterator[Sample]:
-        for bus in daemon.buses.values():
+        for bus in state.buses.values():
             engine = bus.engine
             up = engine is not None and engine.running and engine.port.is_open
             yield Sample({"bus": bus.name}, 1.0 if up else 0.0)
 
     def spool_gauge(field: str) -> Iterator[Sample]:
-        spool = daemon.spool
-        if spool is not None and spool.is_open:
+        spool = state.open_spool
+        if spool is not None:
             yield Sample({}, float(getattr(spool.stats(), field)))
 
     def sink_gauge(field: str) -> Iterator[Sample]:
-        spool = daemon.spool
-        if spool is None or not spool.is_open:
+        spool = state.open_spool
+        if spool is None:
             return
         for sink_id, stats in spool.stats().sinks.items():
             yield Sample({"sink": sink_id}, float(getattr(stats, field)))
 
     def sink_counter(field: str) -> Iterator[Sample]:
-        spool = daemon.spool
-        if spool is None or not spool.is_open:
+        spool = state.open_spool
+        if spool is None:
             return
         for sink_id, stats in spool.stats().sinks.items():
             yield Sample({"sink": sink_id}, float(getattr(stats.counters, field)))
 
+    def sink_failed() -> Iterator[Sample]:
+        for sink_id, dispatcher in state.dispatchers.items():
+            reason = dispatcher.failed
+            labels = {"sink": sink_id, "reason": (reason or "")[:_REASON_CHARS]}
+            yield Sample(labels, 0.0 if reason is None else 1.0)
+
     def missed_slots() -> Iterator[Sample]:
-        for (bus, meter), count in daemon.schedule_stats.missed_slots.items():
+        for (bus, meter), count in state.schedule_stats.missed_slots.items():
             yield Sample({"bus": bus, "meter": meter}, float(count))
 
     def overruns() -> Iterator[Sample]:
-        for bus, count in daemon.schedule_stats.cycle_overruns.items():
+        for bus, count in state.schedule_stats.cycle_overruns.items():
             yield Sample({"bus": bus}, float(count))
 
     def backlog() -> Iterator[Sample]:
-        if daemon.writer is not None:
-            yield Sample({}, float(daemon.writer.depth))
+        if state.writer is not None:
+            yield Sample({}, float(state.writer.depth))
 
     def backlog_dropped() -> Iterator[Sample]:
-        if daemon.writer is not None:
-            yield Sample({}, float(daemon.writer.dropped_readings))
+        if state.writer is not None:
+            yield Sample({}, float(state.writer.dropped_readings))
 
     m.add_gauge(
         "iec_poller_memory_backlog_batches",
@@ -90,7 +96,7 @@ def register_sources(daemon: Daemon) -> None:
         "iec_poller_sessions_deferred",
         "Sign-ons held back because the event loop was late (an overloaded host).",
         [],
-        lambda: iter([Sample({}, float(daemon.session_gate.deferred))]),
+        lambda: iter([Sample({}, float(state.session_gate.deferred))]),
     )
     m.add_gauge("iec_poller_bus_up", "1 while the bus runs with its port open.", ["bus"], bus_up)
     m.add_gauge(
@@ -143,6 +149,12 @@ def register_sources(daemon: Daemon) -> None:
         "Readings a sink refused as bad data (kept aside in the spool).",
         ["sink"],
         lambda: sink_counter("rejected_readings"),
+    )
+    m.add_gauge(
+        "iec_poller_sink_failed",
+        "1 while a sink is stopped by a fatal error (its readings wait for a reload).",
+        ["sink", "reason"],
+        sink_failed,
     )
     m.add_counter(
         "iec_poller_missed_slots",

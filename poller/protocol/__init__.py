@@ -67,6 +67,7 @@ from ._errors import (
     SessionStateError,
 )
 from ._frames import NEED_DATA, NEED_TAIL, Check, Frame, NeedData, Role
+from ._manufacturers import MANUFACTURERS, manufacturer_name
 from ._messages import (
     BREAK,
     Ack,
@@ -128,6 +129,7 @@ __all__ = [
     "BURST_GAP_CHARS",
     "INITIAL_BAUD",
     "INTER_CHAR_TIMEOUT",
+    "MANUFACTURERS",
     "MAX_ADDRESS_LEN",
     "MAX_BURST_GAP",
     "MAX_REPEATS",
@@ -219,6 +221,7 @@ __all__ = [
     "format_data_block",
     "format_meter_time",
     "get_scheme",
+    "manufacturer_name",
     "may_end_message",
     "mode_c_rate",
     "normalize_address",

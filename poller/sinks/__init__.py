@@ -1,14 +1,16 @@
-"""Sinks: where readings go. The contract, the shared record helpers and the registry.
+"""Sinks: where readings go. The contract, the base classes, the record helpers, the registry.
 
 Every sink type, the built-in ones included, is found through the entry-point group
 ``iec_poller.sinks``; ``sink_config_models`` gives the configuration loader each
 type's settings model and ``build_sink`` makes a sink from validated settings.
 """
 
+from ._base import BaseSink, ThreadedSink
 from ._contract import (
     Rejection,
     Sink,
     SinkContext,
+    SinkFatalError,
     SinkSettings,
     SinkUnavailableError,
     WriteResult,
@@ -28,11 +30,14 @@ from ._registry import (
 __all__ = [
     "ENTRY_POINT_GROUP",
     "RECORD_KEYS",
+    "BaseSink",
     "Rejection",
     "Sink",
     "SinkContext",
+    "SinkFatalError",
     "SinkSettings",
     "SinkUnavailableError",
+    "ThreadedSink",
     "UnknownSinkError",
     "WriteResult",
     "build_sink",

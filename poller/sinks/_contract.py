@@ -11,6 +11,12 @@ the spool keeps each sink's cursor and backs off; the sink only sorts readings i
 * retry: not taken now (destination down, throttled); the spool sends them again.
 
 Raising any exception from ``write`` means "retry the whole batch".
+
+An error that retrying cannot cure (a login refused, a table the sink may not
+create, a request the destination calls wrong: a bug or a bad configuration) is
+*fatal*: ``SinkFatalError`` from ``connect`` or ``write``, or ``fatal=True`` on the
+result. The spool then stops sending to that sink and keeps its batches (its cursor
+stays) until the configuration is reloaded; nothing is rejected or lost.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ __all__ = [
     "Rejection",
     "Sink",
     "SinkContext",
+    "SinkFatalError",
     "SinkSettings",
     "SinkUnavailableError",
     "WriteResult",
@@ -86,18 +93,31 @@ class WriteResult:
     rejected: tuple[Rejection, ...] = ()
     retry: tuple[Reading, ...] = ()
     retry_reason: str | None = None
+    fatal: bool = False
+    """The ``retry`` readings cannot be taken until the configuration changes."""
 
     @classmethod
     def all_accepted(cls, count: int) -> WriteResult:
         return cls(accepted=count)
 
     @classmethod
-    def all_retry(cls, readings: Sequence[Reading], reason: str) -> WriteResult:
-        return cls(retry=tuple(readings), retry_reason=reason)
+    def all_retry(
+        cls, readings: Sequence[Reading], reason: str, *, fatal: bool = False
+    ) -> WriteResult:
+        return cls(retry=tuple(readings), retry_reason=reason, fatal=fatal)
 
 
 class SinkUnavailableError(Exception):
     """The destination cannot be reached now; the message never holds a secret."""
+
+    fatal: bool = False
+
+
+class SinkFatalError(SinkUnavailableError):
+    """The sink cannot work as configured (credentials refused, a privilege missing):
+    retrying will not help, a reload with a fixed configuration will. No secrets in it."""
+
+    fatal = True
 
 
 @runtime_checkable

@@ -15,6 +15,7 @@ answer anywhere in the search stops it: what was not yet confirmed is retried.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import email.utils
 import ssl
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Final, Protocol
 
 import httpx
+from pydantic import SecretStr
 
 from poller.readings import Reading
 from poller.util import redact_url
@@ -35,8 +37,10 @@ __all__ = [
     "Attempt",
     "RetryGate",
     "TlsSettings",
+    "basic_auth",
     "http_client",
     "isolate",
+    "isolate_chunks",
     "redact_url",
     "retry_after_seconds",
     "scrub",
@@ -51,6 +55,13 @@ def scrub(text: str, secrets: Sequence[str | None]) -> str:
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         text = text.replace(secret, _MASK)
     return text
+
+
+def basic_auth(username: str, password: SecretStr | None) -> dict[str, str]:
+    """The ``Authorization`` header of HTTP basic authentication."""
+    secret = password.get_secret_value() if password else ""
+    pair = f"{username}:{secret}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
 
 
 def ssl_context(
@@ -123,6 +134,8 @@ class Attempt:
     """``"ok"``, ``"refused"`` (the data is at fault) or ``"retry"``."""
     reason: str = ""
     retry_after: float | None = None
+    fatal: bool = False
+    """With ``"retry"``: not until the configuration changes (``SinkFatalError``)."""
 
 
 OK: Final = Attempt("ok")
@@ -144,6 +157,7 @@ async def isolate(
     retry: list[Reading] = []
     retry_reason: str | None = None
     retry_after: float | None = None
+    fatal = False
     # Depth first, in order, so the readings retried are a suffix-like remainder.
     stack: list[tuple[Sequence[Reading], Attempt | None]] = [(readings, first)]
     while stack:
@@ -160,6 +174,7 @@ async def isolate(
             retry.extend(part)
             retry_reason = attempt.reason
             retry_after = attempt.retry_after
+            fatal = attempt.fatal
         elif len(part) == 1:
             rejected.append(Rejection(part[0], attempt.reason))
         else:
@@ -171,6 +186,52 @@ async def isolate(
         rejected=tuple(rejected),
         retry=tuple(retry),
         retry_reason=retry_reason,
+        fatal=fatal,
+    )
+    return result, retry_after
+
+
+async def isolate_chunks(
+    readings: Sequence[Reading],
+    send: Callable[[Sequence[Reading]], Awaitable[Attempt]],
+    *,
+    step: int,
+    isolate_rejections: bool = True,
+) -> tuple[WriteResult, float | None]:
+    """``isolate`` over requests of at most ``step`` readings, in order.
+
+    Once one chunk must be retried, the later ones are retried unsent. Without
+    ``isolate_rejections`` a refused chunk is rejected whole.
+    """
+    accepted = 0
+    rejected: list[Rejection] = []
+    retry: list[Reading] = []
+    reason: str | None = None
+    retry_after: float | None = None
+    fatal = False
+    for start in range(0, len(readings), step):
+        chunk = readings[start : start + step]
+        if retry:
+            retry.extend(chunk)
+            continue
+        first = await send(chunk)
+        if first.outcome == "refused" and not isolate_rejections:
+            rejected.extend(Rejection(r, first.reason) for r in chunk)
+            continue
+        result, asked = await isolate(chunk, send, first=first)
+        accepted += result.accepted
+        rejected.extend(result.rejected)
+        retry.extend(result.retry)
+        reason = reason or result.retry_reason
+        fatal = fatal or result.fatal
+        if asked is not None:
+            retry_after = max(retry_after or 0.0, asked)
+    result = WriteResult(
+        accepted=accepted,
+        rejected=tuple(rejected),
+        retry=tuple(retry),
+        retry_reason=reason,
+        fatal=fatal,
     )
     return result, retry_after
 

@@ -12,7 +12,8 @@ from typing import ClassVar, Literal, TextIO
 
 from poller.readings import Quality, Reading, ReadingBatch
 
-from ._contract import SinkContext, SinkSettings, WriteResult, settings_as
+from ._base import BaseSink
+from ._contract import SinkSettings, WriteResult
 from ._records import register_name
 
 __all__ = ["ConsoleSettings", "ConsoleSink", "format_reading"]
@@ -37,35 +38,20 @@ def format_reading(reading: Reading, name: str | None = None) -> str:
     return line
 
 
-class ConsoleSink:
+class ConsoleSink(BaseSink[ConsoleSettings]):
     settings_model: ClassVar[type[SinkSettings]] = ConsoleSettings
 
-    def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
-        settings = settings_as(settings, ConsoleSettings)
-        self._settings = settings
-        self._context = context
-
-    def __repr__(self) -> str:
-        return f"ConsoleSink({self._settings.sink_id!r}, stream={self._settings.stream!r})"
-
-    @property
-    def settings(self) -> ConsoleSettings:
-        return self._settings
+    def _describe(self) -> str:
+        return f"stream={self._settings.stream!r}"
 
     def _stream(self) -> TextIO:
         # Looked up at each write, so a test's or a supervisor's redirection is honoured.
         return sys.stderr if self._settings.stream == "stderr" else sys.stdout
 
-    async def connect(self) -> None:
-        return None
-
-    async def write(self, batch: ReadingBatch) -> WriteResult:
+    async def _write(self, batch: ReadingBatch) -> WriteResult:
         names = self._settings.names
         text = "".join(f"{format_reading(r, register_name(r, names))}\n" for r in batch.readings)
         stream = self._stream()
         stream.write(text)
         stream.flush()
         return WriteResult.all_accepted(len(batch.readings))
-
-    async def close(self) -> None:
-        return None

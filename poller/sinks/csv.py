@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from ._contract import SinkContext, SinkSettings, settings_as
+from ._contract import SinkSettings
 from ._files import FileSettings
 from ._filesink import FileSink
 from ._records import RECORD_KEYS
@@ -37,15 +37,9 @@ def _row(values: list[Any]) -> bytes:
     return out.getvalue().encode()
 
 
-class CsvSink(FileSink):
+class CsvSink(FileSink[CsvSettings]):
     settings_model: ClassVar[type[SinkSettings]] = CsvSettings
     header = _row(list(RECORD_KEYS))
-
-    def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
-        super().__init__(settings_as(settings, CsvSettings), context)
-
-    def __repr__(self) -> str:
-        return f"CsvSink({self.settings.sink_id!r}, path={str(self.path)!r})"
 
     def format(self, record: dict[str, Any]) -> bytes:
         record = {**record, "values": json.dumps(record["values"], ensure_ascii=False)}

@@ -4,8 +4,10 @@ The receiver decides with the status code: 2xx stored; 5xx, 408, 425 and 429 "la
 (``Retry-After`` honoured); other 4xx "this data is bad", and the batch is halved
 until the bad records are found (``_net.isolate``), so that one record the receiver
 refuses does not hold back the rest. Statuses that say the *request* is wrong, not
-the data (401, 403, 404, 407: a token expired, a URL moved), are retried too: a
-reading must not be set aside because of a configuration mistake.
+the data (401, 403, 404, 407: a token expired, a URL moved) are not the data's
+fault either: a reading must not be set aside because of a configuration mistake.
+They are *fatal* (``fatal_statuses``): the readings are answered "retry" and the
+spool stops sending to this sink, keeping its batches, until a reload.
 
 The credentials live in the ``Authorization`` header only; they are not in the URL,
 the sink's repr, its log lines or its error texts.
@@ -13,44 +15,30 @@ the sink's repr, its log lines or its error texts.
 
 from __future__ import annotations
 
-import base64
 import ssl
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import ClassVar, Literal
 
 import httpx
-import structlog
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
 from poller.readings import Reading, ReadingBatch
 
-from ._contract import (
-    Rejection,
-    SinkContext,
-    SinkSettings,
-    SinkUnavailableError,
-    WriteResult,
-    settings_as,
-)
-from ._net import (
-    Attempt,
-    RetryGate,
-    http_client,
-    isolate,
-    redact_url,
-    retry_after_seconds,
-    scrub,
-)
+from ._contract import SinkContext, SinkSettings, WriteResult
+from ._httpsink import HttpClientSink, HttpTargetSettings
+from ._net import Attempt, basic_auth, isolate_chunks, redact_url, retry_after_seconds, scrub
 from ._records import record_for
 
 __all__ = ["HttpSettings", "HttpSink"]
 
 DEFAULT_RETRY_STATUSES = frozenset({401, 403, 404, 407, 408, 425, 429})
+DEFAULT_FATAL_STATUSES = frozenset({401, 403, 404, 407})
+# "Later" by their definition: never a configuration's fault.
+_NEVER_FATAL = frozenset({408, 425, 429})
 
 
-class HttpSettings(SinkSettings):
+class HttpSettings(HttpTargetSettings):
     """``type: http``."""
 
     type: Literal["http"] = "http"
@@ -65,18 +53,15 @@ class HttpSettings(SinkSettings):
     auth_value: SecretStr | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     """Further headers, not secret (they may be logged)."""
-    timeout: float = Field(default=10.0, gt=0)
     max_batch: int = Field(default=500, ge=1)
     """Records per request; a larger batch is sent in several requests."""
     retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES
     """4xx statuses that mean "later", not "bad data"; every 5xx is retried."""
+    fatal_statuses: frozenset[int] = DEFAULT_FATAL_STATUSES
+    """4xx statuses that mean "the configuration is wrong" (credentials, URL): the sink
+    stops until a reload, its readings kept in the spool. Empty: retried forever."""
     isolate_rejections: bool = True
     """Halve a refused batch to find the bad records; off: a refusal rejects all."""
-    max_retry_after: float = Field(default=3600.0, gt=0)
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    insecure: bool = False
 
     @model_validator(mode="after")
     def _one_auth(self) -> HttpSettings:
@@ -87,87 +72,44 @@ class HttpSettings(SinkSettings):
             raise ValueError("auth_header and auth_value go together")
         if self.url.username or self.url.password:
             raise ValueError("put credentials in username/password, not in the url")
+        if any(not 400 <= s < 500 or s in _NEVER_FATAL for s in self.fatal_statuses):
+            raise ValueError("fatal_statuses are 4xx statuses other than 408, 425 and 429")
         return self
 
 
-class HttpSink:
+class HttpSink(HttpClientSink[HttpSettings]):
     """Batched JSON POST; idempotent only as far as the receiver deduplicates by ``key``."""
 
     settings_model: ClassVar[type[SinkSettings]] = HttpSettings
+    log_name = "poller.sinks.http"
 
     def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
-        settings = settings_as(settings, HttpSettings)
-        self._settings = settings
-        self._context = context
-        self._client: httpx.AsyncClient | None = None
-        self._gate = RetryGate()
-        self._url = str(settings.url)
+        super().__init__(settings, context)
+        self._url = str(self._settings.url)
         self._shown_url = redact_url(self._url)
-        self._secrets = _secrets(settings)
-        self._log = structlog.get_logger("poller.sinks.http").bind(sink=settings.sink_id)
+        self._secrets = _secrets(self._settings)
 
-    def __repr__(self) -> str:
-        return f"HttpSink({self._settings.sink_id!r}, url={self._shown_url!r})"
+    def _describe(self) -> str:
+        return f"url={self._shown_url!r}"
 
-    @property
-    def settings(self) -> HttpSettings:
-        return self._settings
+    def _auth_headers(self) -> dict[str, str]:
+        return _auth_headers(self._settings)
 
-    async def connect(self) -> None:
-        if self._client is not None:
-            return
+    def _extra_headers(self) -> dict[str, str]:
+        return self._settings.headers
+
+    async def _send(self, batch: ReadingBatch) -> tuple[WriteResult, float | None]:
         s = self._settings
-        headers = {"Content-Type": "application/json", **s.headers, **_auth_headers(s)}
-        self._client = http_client(s, headers=headers, timeout=s.timeout)
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
-
-    async def write(self, batch: ReadingBatch) -> WriteResult:
-        readings = batch.readings
-        if not readings:
-            return WriteResult()
-        wait = self._gate.remaining()
-        if wait > 0:
-            return WriteResult.all_retry(readings, f"receiver asked to wait {wait:.0f} s more")
-        await self.connect()
-        accepted = 0
-        rejected: list[Rejection] = []
-        retry: list[Reading] = []
-        reason: str | None = None
-        step = self._settings.max_batch
-        for start in range(0, len(readings), step):
-            chunk = readings[start : start + step]
-            if retry:
-                retry.extend(chunk)
-                continue
-            first = await self._post(chunk)
-            if first.outcome == "refused" and not self._settings.isolate_rejections:
-                rejected.extend(Rejection(r, first.reason) for r in chunk)
-                continue
-            result, retry_after = await isolate(chunk, self._post, first=first)
-            accepted += result.accepted
-            rejected.extend(result.rejected)
-            retry.extend(result.retry)
-            reason = reason or result.retry_reason
-            self._gate.hold(retry_after, cap=self._settings.max_retry_after)
-        if rejected:
-            self._log.warning("http_rejected", count=len(rejected), reason=rejected[0].reason)
-        if retry:
-            self._log.info("http_retry", count=len(retry), reason=reason)
-        return WriteResult(
-            accepted=accepted, rejected=tuple(rejected), retry=tuple(retry), retry_reason=reason
+        return await isolate_chunks(
+            batch.readings, self._post, step=s.max_batch, isolate_rejections=s.isolate_rejections
         )
 
     async def _post(self, readings: Sequence[Reading]) -> Attempt:
-        if self._client is None:
-            raise SinkUnavailableError("http sink is closed")
+        client = self._connected()
         body = [record_for(r, self._settings) for r in readings]
         started = time.monotonic()
         try:
-            response = await self._client.post(self._url, json=body)
+            response = await client.post(self._url, json=body)
         except (httpx.TransportError, ssl.SSLError) as exc:
             # httpx names the URL in some errors; the URL has no secret, but scrub anyway.
             # A TLS alert after the handshake (TLS 1.3: "certificate required") comes
@@ -181,6 +123,8 @@ class HttpSink:
             return Attempt("ok")
         detail = scrub(response.text[:200].strip(), self._secrets)
         reason = f"HTTP {status} {response.reason_phrase}" + (f": {detail}" if detail else "")
+        if status in self._settings.fatal_statuses:
+            return Attempt("retry", reason, fatal=True)
         if status >= 500 or status in self._settings.retry_statuses:
             return Attempt(
                 "retry", reason, retry_after_seconds(response.headers.get("Retry-After"))
@@ -194,9 +138,7 @@ def _auth_headers(settings: HttpSettings) -> dict[str, str]:
     if settings.bearer_token is not None:
         return {"Authorization": f"Bearer {settings.bearer_token.get_secret_value()}"}
     if settings.username is not None:
-        password = settings.password.get_secret_value() if settings.password else ""
-        pair = f"{settings.username}:{password}".encode()
-        return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+        return basic_auth(settings.username, settings.password)
     if settings.auth_header is not None and settings.auth_value is not None:
         return {settings.auth_header: settings.auth_value.get_secret_value()}
     return {}

@@ -19,43 +19,29 @@ One point per reading::
 Answers: 2xx stored; 5xx, 429, 408 and transport errors "later" (``Retry-After``
 honoured); 400, 413 and 422 mean some lines were bad: the batch is halved until the
 bad readings are found (``_net.isolate``) and only those are rejected. 401, 403 and
-404 (a wrong token or a missing bucket) are retried: they are not the data's fault.
+404 (a wrong token or a missing bucket) are retried, and fatal: they are not the
+data's fault, and no retry cures them, so the spool keeps the readings and stops
+sending to this sink until a reload.
 A reading that line protocol cannot express at all (a newline in a value, a tag
 ending in a backslash) is rejected before anything is sent.
 """
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import datetime as dt
 import ssl
 from collections.abc import Sequence
-from pathlib import Path
 from typing import ClassVar, Final, Literal
 
 import httpx
-import structlog
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
 from poller.readings import Reading, ReadingBatch
 
-from ._contract import (
-    Rejection,
-    SinkContext,
-    SinkSettings,
-    SinkUnavailableError,
-    WriteResult,
-    settings_as,
-)
-from ._net import (
-    Attempt,
-    RetryGate,
-    http_client,
-    isolate,
-    redact_url,
-    retry_after_seconds,
-    scrub,
-)
+from ._contract import Rejection, SinkContext, SinkSettings, WriteResult
+from ._httpsink import HttpClientSink, HttpTargetSettings
+from ._net import Attempt, basic_auth, isolate_chunks, redact_url, retry_after_seconds, scrub
 from ._records import register_name
 
 __all__ = ["InfluxSettings", "InfluxSink", "LineProtocolError", "line_for"]
@@ -69,9 +55,10 @@ _UNITS: Final = {
 # InfluxDB 1.x names the precisions differently.
 _V1_PRECISION: Final = {"s": "s", "ms": "ms", "us": "u", "ns": "n"}
 _RETRY_STATUSES: Final = frozenset({401, 403, 404, 407, 408, 425, 429})
+_FATAL_STATUSES: Final = frozenset({401, 403, 404, 407})
 
 
-class InfluxSettings(SinkSettings):
+class InfluxSettings(HttpTargetSettings):
     """``type: influxdb``."""
 
     type: Literal["influxdb"] = "influxdb"
@@ -90,14 +77,8 @@ class InfluxSettings(SinkSettings):
     """v1: HTTP basic authentication (never ``u=``/``p=`` in the URL, which logs show)."""
     measurement: str = "meter"
     precision: Literal["s", "ms", "us", "ns"] = "ms"
-    timeout: float = Field(default=10.0, gt=0)
     max_batch: int = Field(default=5000, ge=1)
     """Points per request (InfluxDB advises 5000)."""
-    max_retry_after: float = Field(default=3600.0, gt=0)
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    insecure: bool = False
 
     @model_validator(mode="after")
     def _api_keys(self) -> InfluxSettings:
@@ -116,17 +97,17 @@ class LineProtocolError(ValueError):
     """A reading line protocol cannot express."""
 
 
-class InfluxSink:
+class InfluxSink(HttpClientSink[InfluxSettings]):
     """Line protocol over HTTP; idempotent because a point is its series and time."""
 
     settings_model: ClassVar[type[SinkSettings]] = InfluxSettings
+    log_name = "poller.sinks.influxdb"
+    content_type = "text/plain; charset=utf-8"
+    peer = "server"
 
     def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
-        settings = settings_as(settings, InfluxSettings)
-        self._settings = settings
-        self._context = context
-        self._client: httpx.AsyncClient | None = None
-        self._gate = RetryGate()
+        super().__init__(settings, context)
+        settings = self._settings
         self._endpoint, self._params = _endpoint(settings)
         self._shown = redact_url(self._endpoint)
         self._headers = _auth_headers(settings)
@@ -134,33 +115,14 @@ class InfluxSink:
         for secret in (settings.token, settings.password):
             if secret is not None:
                 self._secrets.append(secret.get_secret_value())
-        self._log = structlog.get_logger("poller.sinks.influxdb").bind(sink=settings.sink_id)
 
-    def __repr__(self) -> str:
-        return f"InfluxSink({self._settings.sink_id!r}, url={self._shown!r})"
+    def _describe(self) -> str:
+        return f"url={self._shown!r}"
 
-    @property
-    def settings(self) -> InfluxSettings:
-        return self._settings
+    def _auth_headers(self) -> dict[str, str]:
+        return self._headers
 
-    async def connect(self) -> None:
-        if self._client is not None:
-            return
-        headers = {"Content-Type": "text/plain; charset=utf-8", **self._headers}
-        self._client = http_client(self._settings, headers=headers, timeout=self._settings.timeout)
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
-
-    async def write(self, batch: ReadingBatch) -> WriteResult:
-        if not batch.readings:
-            return WriteResult()
-        wait = self._gate.remaining()
-        if wait > 0:
-            return WriteResult.all_retry(batch.readings, f"server asked to wait {wait:.0f} s more")
-        await self.connect()
+    async def _send(self, batch: ReadingBatch) -> tuple[WriteResult, float | None]:
         rejected: list[Rejection] = []
         lines: dict[int, bytes] = {}
         sendable: list[Reading] = []
@@ -176,34 +138,15 @@ class InfluxSink:
         async def send(part: Sequence[Reading]) -> Attempt:
             return await self._post(b"\n".join(lines[id(r)] for r in part))
 
-        accepted = 0
-        retry: list[Reading] = []
-        reason: str | None = None
-        step = self._settings.max_batch
-        for start in range(0, len(sendable), step):
-            chunk = sendable[start : start + step]
-            if retry:
-                retry.extend(chunk)
-                continue
-            result, retry_after = await isolate(chunk, send)
-            accepted += result.accepted
-            rejected.extend(result.rejected)
-            retry.extend(result.retry)
-            reason = reason or result.retry_reason
-            self._gate.hold(retry_after, cap=self._settings.max_retry_after)
+        result, retry_after = await isolate_chunks(sendable, send, step=self._settings.max_batch)
         if rejected:
-            self._log.warning("influxdb_rejected", count=len(rejected), reason=rejected[0].reason)
-        if retry:
-            self._log.info("influxdb_retry", count=len(retry), reason=reason)
-        return WriteResult(
-            accepted=accepted, rejected=tuple(rejected), retry=tuple(retry), retry_reason=reason
-        )
+            result = dataclasses.replace(result, rejected=tuple(rejected) + result.rejected)
+        return result, retry_after
 
     async def _post(self, body: bytes) -> Attempt:
-        if self._client is None:
-            raise SinkUnavailableError("influxdb sink is closed")
+        client = self._connected()
         try:
-            response = await self._client.post(self._endpoint, params=self._params, content=body)
+            response = await client.post(self._endpoint, params=self._params, content=body)
         except (httpx.TransportError, ssl.SSLError) as exc:
             # A TLS 1.3 alert after the handshake can surface as a bare SSLError.
             text = scrub(f"{type(exc).__name__}: {exc}", self._secrets)
@@ -213,6 +156,8 @@ class InfluxSink:
             return Attempt("ok")
         detail = scrub(response.text[:300].strip(), self._secrets)
         reason = f"HTTP {status}" + (f": {detail}" if detail else "")
+        if status in _FATAL_STATUSES:
+            return Attempt("retry", reason, fatal=True)
         if status >= 500 or status in _RETRY_STATUSES:
             delay = retry_after_seconds(response.headers.get("Retry-After"))
             return Attempt("retry", reason, delay)
@@ -240,9 +185,7 @@ def _auth_headers(settings: InfluxSettings) -> dict[str, str]:
     if settings.token is not None:
         return {"Authorization": f"Token {settings.token.get_secret_value()}"}
     if settings.username is not None:
-        password = settings.password.get_secret_value() if settings.password else ""
-        pair = f"{settings.username}:{password}".encode()
-        return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+        return basic_auth(settings.username, settings.password)
     return {}
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from ._contract import SinkContext, SinkSettings, settings_as
+from ._contract import SinkSettings
 from ._files import FileSettings
 from ._filesink import FileSink
 
@@ -24,14 +24,8 @@ class JsonlSettings(FileSettings):
     path: Path = Path("readings.jsonl")
 
 
-class JsonlSink(FileSink):
+class JsonlSink(FileSink[JsonlSettings]):
     settings_model: ClassVar[type[SinkSettings]] = JsonlSettings
-
-    def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
-        super().__init__(settings_as(settings, JsonlSettings), context)
-
-    def __repr__(self) -> str:
-        return f"JsonlSink({self.settings.sink_id!r}, path={str(self.path)!r})"
 
     def format(self, record: dict[str, Any]) -> bytes:
         # ensure_ascii=False keeps units like "m³" readable; a lone surrogate raises.

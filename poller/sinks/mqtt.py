@@ -17,16 +17,12 @@ the last will ``offline`` there if the sink vanishes; ``close`` publishes
 ``offline`` itself.
 
 Home Assistant discovery (``discovery: true``): before the first state of a
-(meter, register) the sink publishes, retained, a sensor config under
-``<prefix>/sensor/<node>/<register>/config``: the meter is the device (identifiers,
-manufacturer from the identification's FLAG code, model), the register a sensor
-whose ``device_class``/``state_class``/``unit_of_measurement`` follow from its unit
-(kWh: energy, total_increasing; kW: power, measurement; m3: gas or water ...).
-Billing-period values (``1.8.0*12``) keep their device class but get no state
-class: a past total is not a running one. Load-profile intervals are history,
-not a sensor's state, and are not announced.
+(meter, register) the sink publishes, retained, the sensor's config that
+``_discovery.discovery_config`` makes (described there).
 
-The password is a ``SecretStr``: never in the repr, the logs or an error text.
+A login the broker refuses (bad credentials, not authorised) is fatal
+(``SinkFatalError``): the spool keeps the readings and stops sending here until a
+reload. The password is a ``SecretStr``: never in the repr, the logs or an error text.
 """
 
 from __future__ import annotations
@@ -42,18 +38,23 @@ from pathlib import Path
 from typing import Any, ClassVar, Final, Literal
 
 import aiomqtt
-import structlog
 from pydantic import Field, SecretStr, field_validator
 
-import poller
-from poller.protocol import ObisCode
 from poller.readings import Reading, ReadingBatch
 
-from ._contract import SinkContext, SinkSettings, SinkUnavailableError, WriteResult, settings_as
+from ._base import BaseSink
+from ._contract import (
+    SinkContext,
+    SinkFatalError,
+    SinkSettings,
+    SinkUnavailableError,
+    WriteResult,
+)
+from ._discovery import discovery_config, slug
 from ._net import scrub, ssl_context
 from ._records import record_for
 
-__all__ = ["MqttSettings", "MqttSink", "discovery_config"]
+__all__ = ["MqttSettings", "MqttSink"]
 
 _TOPIC_FIELDS: Final = frozenset(
     {
@@ -62,6 +63,9 @@ _TOPIC_FIELDS: Final = frozenset(
     }
 )  # fmt: skip
 _FORMATTER: Final = string.Formatter()
+# CONNACK codes of a refused login: MQTT 3.1.1 (4 bad user name or password, 5 not
+# authorised) and MQTT 5 (134, 135), as paho reports either.
+_LOGIN_REFUSED: Final = frozenset({4, 5, 134, 135})
 
 
 class MqttSettings(SinkSettings):
@@ -108,66 +112,51 @@ class MqttSettings(SinkSettings):
         return value
 
 
-class MqttSink:
+class MqttSink(BaseSink[MqttSettings]):
     """Publishes readings, availability and (optionally) Home Assistant discovery."""
 
     settings_model: ClassVar[type[SinkSettings]] = MqttSettings
+    log_name = "poller.sinks.mqtt"
+    log_outcomes = True
 
     def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
-        settings = settings_as(settings, MqttSettings)
-        self._settings = settings
-        self._context = context
+        super().__init__(settings, context)
+        settings = self._settings
         self._client: aiomqtt.Client | None = None
         self._lost: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()
         self._announced: set[str] = set()
-        self._client_id = settings.client_id or f"iec-poller-{_slug(settings.sink_id)}-" + (
+        self._client_id = settings.client_id or f"iec-poller-{slug(settings.sink_id)}-" + (
             secrets.token_hex(3)
         )
         self.availability_topic = settings.availability_topic.format(sink=settings.sink_id)
         self._secrets = [settings.password.get_secret_value() if settings.password else None]
-        self._log = structlog.get_logger("poller.sinks.mqtt").bind(sink=settings.sink_id)
 
-    def __repr__(self) -> str:
+    def _describe(self) -> str:
         s = self._settings
-        return f"MqttSink({s.sink_id!r}, {s.host}:{s.port}, user={s.username!r})"
-
-    @property
-    def settings(self) -> MqttSettings:
-        return self._settings
+        return f"{s.host}:{s.port}, user={s.username!r}"
 
     @property
     def connected(self) -> bool:
         return self._client is not None and self._lost is not None and not self._lost.done()
 
-    async def connect(self) -> None:
-        async with self._lock:
+    async def _open(self) -> None:
+        await self._connect()
+
+    async def _close(self) -> None:
+        if self.connected:
+            assert self._client is not None
+            with contextlib.suppress(aiomqtt.MqttError):
+                await self._client.publish(
+                    self.availability_topic, b"offline", qos=1, retain=True, timeout=2.0
+                )
+        await self._teardown()
+
+    async def _write(self, batch: ReadingBatch) -> WriteResult:
+        try:
             await self._connect()
-
-    async def close(self) -> None:
-        async with self._lock:
-            if self.connected:
-                assert self._client is not None
-                with contextlib.suppress(aiomqtt.MqttError):
-                    await self._client.publish(
-                        self.availability_topic, b"offline", qos=1, retain=True, timeout=2.0
-                    )
-            await self._teardown()
-
-    async def write(self, batch: ReadingBatch) -> WriteResult:
-        readings = batch.readings
-        if not readings:
-            return WriteResult()
-        async with self._lock:
-            try:
-                await self._connect()
-            except SinkUnavailableError as exc:
-                result = WriteResult.all_retry(readings, str(exc))
-            else:
-                result = await self._publish_batch(readings)
-        if result.retry:
-            self._log.info("mqtt_retry", count=len(result.retry), reason=result.retry_reason)
-        return result
+        except SinkUnavailableError as exc:
+            return WriteResult.all_retry(batch.readings, str(exc), fatal=exc.fatal)
+        return await self._publish_batch(batch.readings)
 
     async def _publish_batch(self, readings: Sequence[Reading]) -> WriteResult:
         s = self._settings
@@ -274,9 +263,8 @@ class MqttSink:
         try:
             await client.__aenter__()
         except aiomqtt.MqttError as exc:
-            raise SinkUnavailableError(
-                f"cannot connect to mqtt://{s.host}:{s.port}: {self._text(exc)}"
-            ) from None
+            error = SinkFatalError if _refused_login(exc) else SinkUnavailableError
+            raise error(f"cannot connect to mqtt://{s.host}:{s.port}: {self._text(exc)}") from None
         self._client = client
         self._lost = asyncio.create_task(_until_lost(client))
         try:
@@ -302,6 +290,13 @@ class MqttSink:
                 await asyncio.wait_for(client.__aexit__(None, None, None), timeout=5.0)
 
 
+def _refused_login(exc: aiomqtt.MqttError) -> bool:
+    """Whether the broker refused the credentials: no retry cures that (fatal)."""
+    code = getattr(exc, "rc", None)
+    value = getattr(code, "value", code)
+    return isinstance(exc, aiomqtt.MqttCodeError) and value in _LOGIN_REFUSED
+
+
 async def _until_lost(client: aiomqtt.Client) -> None:
     """Returns when the connection drops: the message iterator ends with an error then."""
     with contextlib.suppress(aiomqtt.MqttError):
@@ -313,154 +308,3 @@ def _segment(value: object) -> str:
     if value is None or value == "":
         return "_"
     return re.sub(r"[/+#\x00]", "_", str(value))
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "_", text)
-
-
-# Home Assistant's sensor device classes and the units it accepts for them (the
-# sensor docs); the meter's spelling (any case) -> (device class, state class, unit).
-_ENERGY: Final = "total_increasing"
-_NOW: Final = "measurement"
-_HA_UNITS: Final[dict[str, tuple[str | None, str, str]]] = {
-    "wh": ("energy", _ENERGY, "Wh"),
-    "kwh": ("energy", _ENERGY, "kWh"),
-    "mwh": ("energy", _ENERGY, "MWh"),
-    "mj": ("energy", _ENERGY, "MJ"),
-    "gj": ("energy", _ENERGY, "GJ"),
-    "varh": ("reactive_energy", _ENERGY, "varh"),
-    "kvarh": ("reactive_energy", _ENERGY, "kvarh"),
-    "vah": (None, _ENERGY, "VAh"),
-    "kvah": (None, _ENERGY, "kVAh"),
-    "w": ("power", _NOW, "W"),
-    "kw": ("power", _NOW, "kW"),
-    "var": ("reactive_power", _NOW, "var"),
-    "kvar": ("reactive_power", _NOW, "kvar"),
-    "va": ("apparent_power", _NOW, "VA"),
-    "kva": ("apparent_power", _NOW, "kVA"),
-    "v": ("voltage", _NOW, "V"),
-    "kv": ("voltage", _NOW, "kV"),
-    "a": ("current", _NOW, "A"),
-    "hz": ("frequency", _NOW, "Hz"),
-    "m3": ("volume", _ENERGY, "m³"),  # "volume": replaced by gas or water below
-    "m³": ("volume", _ENERGY, "m³"),
-    "l": ("water", _ENERGY, "L"),
-    "m3/h": ("volume_flow_rate", _NOW, "m³/h"),
-    "m³/h": ("volume_flow_rate", _NOW, "m³/h"),
-    "°c": ("temperature", _NOW, "°C"),
-    "degc": ("temperature", _NOW, "°C"),
-    "c": ("temperature", _NOW, "°C"),
-    "k": ("temperature", _NOW, "K"),
-}
-# OBIS value group A: the medium (IEC 62056-61).
-_MEDIUM_GAS: Final = 7
-_MEDIUM_WATER: Final = frozenset({8, 9})
-_CURRENT_F: Final = 255
-# Manufacturers by the FLAG code that opens an identification ("/LGZ4ZMD..."), for
-# the meters the project meets most; other codes are shown as they are.
-_FLAG: Final = {
-    "ABB": "ABB",
-    "ACE": "Itron (Actaris)",
-    "AEG": "AEG",
-    "APA": "Apator",
-    "EBZ": "eBZ",
-    "ELS": "Elster",
-    "EMH": "EMH metering",
-    "ESY": "EasyMeter",
-    "HAG": "Hager",
-    "ISK": "Iskra",
-    "ITF": "Itron",
-    "KAM": "Kamstrup",
-    "KFM": "Kaifa",
-    "LGZ": "Landis+Gyr",
-    "SAG": "Sagemcom",
-    "SIE": "Siemens",
-    "ZPA": "ZPA Smart Energy",
-}
-
-
-def discovery_config(
-    reading: Reading,
-    record: dict[str, Any],
-    state_topic: str,
-    settings: MqttSettings,
-    availability_topic: str,
-) -> tuple[str, dict[str, Any]] | None:
-    """The Home Assistant config topic and payload of the reading's sensor.
-
-    None for a reading that is not a sensor's state (a load-profile interval).
-    """
-    address = reading.address or record["obis"]
-    if address is None or address.startswith("P."):
-        return None
-    obis = ObisCode.parse(address) or reading.obis
-    node = _slug(f"iec_poller_{reading.meter}")
-    object_id = _slug(address)
-    device_class: str | None = None
-    state_class: str | None = None
-    unit: str | None = reading.unit
-    numeric = reading.decimal is not None
-    known = _HA_UNITS.get((reading.unit or "").strip().lower()) if numeric else None
-    if known is not None:
-        device_class, state_class, unit = known
-        if device_class == "volume":
-            medium = obis.a if obis is not None else None
-            if medium == _MEDIUM_GAS:
-                device_class = "gas"
-            elif medium in _MEDIUM_WATER:
-                device_class = "water"
-            else:
-                device_class = settings.volume_class
-        if obis is not None and obis.f is not None and obis.f != _CURRENT_F:
-            state_class = None
-    payload: dict[str, Any] = {
-        "name": record.get("name") or address,
-        "unique_id": f"{node}_{object_id}",
-        "state_topic": state_topic,
-        "availability_topic": availability_topic,
-        "payload_available": "online",
-        "payload_not_available": "offline",
-        "device": _device(reading, node),
-        "origin": {"name": "iec-poller", "sw_version": poller.__version__},
-        "qos": settings.qos,
-    }
-    if settings.payload == "record":
-        # The record keeps the value as the meter wrote it (leading zeros, decimal
-        # comma); the template makes the number Home Assistant expects.
-        payload["value_template"] = (
-            "{{ value_json.value | replace(',', '.') | float }}"
-            if numeric
-            else "{{ value_json.value }}"
-        )
-        payload["json_attributes_topic"] = state_topic
-        payload["json_attributes_template"] = (
-            "{{ {'quality': value_json.quality, 'taken_at': value_json.taken_at,"
-            " 'meter_time': value_json.meter_time, 'obis': value_json.obis} | tojson }}"
-        )
-    if device_class is not None:
-        payload["device_class"] = device_class
-    if state_class is not None:
-        payload["state_class"] = state_class
-    if unit and numeric:
-        payload["unit_of_measurement"] = unit
-    topic = f"{settings.discovery_prefix}/sensor/{node}/{object_id}/config"
-    return topic, payload
-
-
-def _device(reading: Reading, node: str) -> dict[str, Any]:
-    device: dict[str, Any] = {
-        "identifiers": [node],
-        "name": reading.meter_name or f"Meter {reading.meter}",
-        "serial_number": reading.meter,
-    }
-    ident = (reading.ident or "").lstrip("/")
-    if len(ident) >= 4:
-        flag = ident[:3]
-        device["manufacturer"] = _FLAG.get(flag.upper(), flag)
-        # After the FLAG code and the baud rate character; ``\x`` are enhanced-ident
-        # escapes (IEC 62056-21 6.3.14), not part of the model.
-        model = re.sub(r"\\.", "", ident[4:]).strip()
-        if model:
-            device["model"] = model
-    return device

@@ -25,6 +25,10 @@ Errors are sorted by SQLSTATE class:
   retried and the connection is rebuilt on the next write. A connection found dead
   at the start of a write (the server restarted while we were idle) is rebuilt and
   the write tried once more at once.
+* Except what no retry cures: a login refused (28: a wrong password, an unknown
+  role), no such database (3D000), a privilege missing (42501: to create the
+  table, to insert). These are fatal (``SinkFatalError``, ``fatal=True``): the
+  spool keeps the readings and stops sending here until a reload.
 
 TimescaleDB: when the extension is installed in the database, the table becomes a
 hypertable on ``ts`` (``create_hypertable(..., if_not_exists => TRUE)``); when it is
@@ -45,26 +49,38 @@ from typing import Any, ClassVar, Final, Literal
 
 # No stubs ship with asyncpg (asyncpg-stubs would type it; see the sink's report).
 import asyncpg
-import structlog
 from pydantic import Field, SecretStr, field_validator
 
 from poller.readings import Reading, ReadingBatch
 
+from ._base import BaseSink
 from ._contract import (
-    Rejection,
     SinkContext,
+    SinkFatalError,
     SinkSettings,
     SinkUnavailableError,
     WriteResult,
-    settings_as,
 )
-from ._net import Attempt, isolate, redact_url, scrub
+from ._net import Attempt, isolate_chunks, redact_url, scrub
 from ._records import register_name
 
 __all__ = ["PostgresSettings", "PostgresSink"]
 
 _IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _DATA_CLASSES: Final = frozenset({"22", "23"})
+# No retry cures these until the configuration (or the server's grants) change:
+# 28 a login refused (a wrong password, an unknown role), 3D000 no such database,
+# 42501 a privilege missing (to create the schema or table, to insert).
+_FATAL_CLASSES: Final = frozenset({"28"})
+_FATAL_STATES: Final = frozenset({"3D000", "42501"})
+# What connecting, preparing or closing can raise: the server's or the network's fault.
+_SESSION_ERRORS: Final = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
 
 # (column, SQL type, array type for unnest); the order is the insert's.
 _COLUMNS: Final = (
@@ -114,17 +130,17 @@ class PostgresSettings(SinkSettings):
         return value
 
 
-class PostgresSink:
+class PostgresSink(BaseSink[PostgresSettings]):
     """Stores each reading once in a PostgreSQL (or TimescaleDB) table."""
 
     settings_model: ClassVar[type[SinkSettings]] = PostgresSettings
+    log_name = "poller.sinks.postgresql"
+    log_outcomes = True
 
     def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
-        settings = settings_as(settings, PostgresSettings)
-        self._settings = settings
-        self._context = context
+        super().__init__(settings, context)
+        settings = self._settings
         self._conn: asyncpg.Connection | None = None
-        self._lock = asyncio.Lock()
         schema, _, table = settings.table.rpartition(".")
         self._schema = schema or "public"
         self._table = f'"{self._schema}"."{table}"'
@@ -133,78 +149,43 @@ class PostgresSink:
         self._insert = _insert_sql(self._table)
         self.hypertable: bool | None = None
         """After ``connect``: whether the table is a TimescaleDB hypertable."""
-        self._log = structlog.get_logger("poller.sinks.postgresql").bind(sink=settings.sink_id)
 
-    def __repr__(self) -> str:
-        return f"PostgresSink({self._settings.sink_id!r}, {self._target}, table={self._table})"
+    def _describe(self) -> str:
+        return f"{self._target}, table={self._table}"
 
-    @property
-    def settings(self) -> PostgresSettings:
-        return self._settings
+    async def _open(self) -> None:
+        await self._connect()
 
-    async def connect(self) -> None:
-        async with self._lock:
-            await self._connect()
+    async def _close(self) -> None:
+        await self._drop_connection(graceful=True)
 
-    async def close(self) -> None:
-        async with self._lock:
-            await self._drop_connection(graceful=True)
-
-    async def write(self, batch: ReadingBatch) -> WriteResult:
+    async def _write(self, batch: ReadingBatch) -> WriteResult:
         readings = batch.readings
-        if not readings:
-            return WriteResult()
-        async with self._lock:
-            result = await self._write_connected(readings)
-        if result.rejected:
-            self._log.warning(
-                "postgresql_rejected", count=len(result.rejected), reason=result.rejected[0].reason
-            )
-        if result.retry:
-            self._log.info("postgresql_retry", count=len(result.retry), reason=result.retry_reason)
-        return result
-
-    async def _write_connected(self, readings: Sequence[Reading]) -> WriteResult:
         was_connected = self._conn is not None and not self._conn.is_closed()
         try:
             await self._connect()
         except SinkUnavailableError as exc:
-            return WriteResult.all_retry(readings, str(exc))
-        result = await self._write(readings)
-        if not (result.retry and was_connected and self._conn is None):
+            return WriteResult.all_retry(readings, str(exc), fatal=exc.fatal)
+        result = await self._insert_chunked(readings)
+        if result.fatal or not (result.retry and was_connected and self._conn is None):
             return result
         # The connection had died while idle (a server restart): one fresh try at once.
         try:
             await self._connect()
         except SinkUnavailableError:
             return result
-        again = await self._write(result.retry)
+        again = await self._insert_chunked(result.retry)
         return WriteResult(
             accepted=result.accepted + again.accepted,
             rejected=result.rejected + again.rejected,
             retry=again.retry,
             retry_reason=again.retry_reason,
+            fatal=again.fatal,
         )
 
-    async def _write(self, readings: Sequence[Reading]) -> WriteResult:
-        accepted = 0
-        rejected: list[Rejection] = []
-        retry: list[Reading] = []
-        reason: str | None = None
-        step = self._settings.max_batch
-        for start in range(0, len(readings), step):
-            chunk = readings[start : start + step]
-            if retry:
-                retry.extend(chunk)
-                continue
-            result, _ = await isolate(chunk, self._insert_rows)
-            accepted += result.accepted
-            rejected.extend(result.rejected)
-            retry.extend(result.retry)
-            reason = reason or result.retry_reason
-        return WriteResult(
-            accepted=accepted, rejected=tuple(rejected), retry=tuple(retry), retry_reason=reason
-        )
+    async def _insert_chunked(self, readings: Sequence[Reading]) -> WriteResult:
+        result, _ = await isolate_chunks(readings, self._insert_rows, step=self._settings.max_batch)
+        return result
 
     async def _insert_rows(self, readings: Sequence[Reading]) -> Attempt:
         conn = self._conn
@@ -221,7 +202,7 @@ class PostgresSink:
             # Whatever else went wrong, a fresh session is cheap and clears any state
             # a half-dead one could hold (an aborted transaction, a server going away).
             await self._drop_connection(graceful=False)
-            return Attempt("retry", reason)
+            return Attempt("retry", reason, fatal=_fatal(exc))
         except asyncpg.DataError as exc:  # asyncpg could not encode an argument
             return Attempt("refused", self._reason(exc))
         except (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError, TimeoutError) as exc:
@@ -248,30 +229,18 @@ class PostgresSink:
                 command_timeout=s.command_timeout,
                 server_settings={"application_name": f"iec-poller:{s.sink_id}"},
             )
-        except (
-            OSError,
-            TimeoutError,
-            asyncpg.PostgresError,
-            asyncpg.InterfaceError,
-            asyncpg.InternalClientError,
-        ) as exc:
-            raise SinkUnavailableError(
-                f"cannot connect to {self._target}: {self._reason(exc)}"
-            ) from None
+        except _SESSION_ERRORS as exc:
+            error = SinkFatalError if _fatal(exc) else SinkUnavailableError
+            raise error(f"cannot connect to {self._target}: {self._reason(exc)}") from None
         try:
             if s.create_table:
                 await self._create(conn)
             elif self.hypertable is None:
                 self.hypertable = False
-        except (
-            OSError,
-            TimeoutError,
-            asyncpg.PostgresError,
-            asyncpg.InterfaceError,
-            asyncpg.InternalClientError,
-        ) as exc:
+        except _SESSION_ERRORS as exc:
             conn.terminate()
-            raise SinkUnavailableError(
+            error = SinkFatalError if _fatal(exc) else SinkUnavailableError
+            raise error(
                 f"cannot prepare {self._table} on {self._target}: {self._reason(exc)}"
             ) from None
         self._conn = conn
@@ -313,16 +282,16 @@ class PostgresSink:
         if graceful:
             try:
                 await asyncio.wait_for(conn.close(), timeout=5.0)
-            except (
-                OSError,
-                TimeoutError,
-                asyncpg.PostgresError,
-                asyncpg.InterfaceError,
-                asyncpg.InternalClientError,
-            ):
+            except _SESSION_ERRORS:
                 conn.terminate()
         else:
             conn.terminate()
+
+
+def _fatal(exc: BaseException) -> bool:
+    """Whether the server refused us for good: the login, the database, a privilege."""
+    sqlstate = str(getattr(exc, "sqlstate", None) or "")
+    return sqlstate[:2] in _FATAL_CLASSES or sqlstate in _FATAL_STATES
 
 
 def _insert_sql(table: str) -> str:

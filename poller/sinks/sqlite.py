@@ -20,34 +20,22 @@ the whole batch "try again".
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import datetime as dt
-import functools
 import json
 import re
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, Final, Literal, TypeVar
+from typing import Any, ClassVar, Final, Literal
 
 from pydantic import field_validator
 
 from poller.readings import Reading, ReadingBatch
 
-from ._contract import (
-    Rejection,
-    SinkContext,
-    SinkSettings,
-    SinkUnavailableError,
-    WriteResult,
-    settings_as,
-)
+from ._base import ThreadedSink
+from ._contract import Rejection, SinkContext, SinkSettings, SinkUnavailableError, WriteResult
 from ._records import record_for
 
 __all__ = ["SqliteSettings", "SqliteSink"]
-
-T = TypeVar("T")
 
 # (column, declaration); the order is the insert's.
 COLUMNS: Final = (
@@ -102,16 +90,14 @@ def row_for(reading: Reading, settings: SinkSettings) -> tuple[Any, ...]:
     return tuple(record[name] for name, _ in COLUMNS)
 
 
-class SqliteSink:
+class SqliteSink(ThreadedSink[SqliteSettings]):
     settings_model: ClassVar[type[SinkSettings]] = SqliteSettings
 
     def __init__(self, settings: SinkSettings, context: SinkContext) -> None:
-        settings = settings_as(settings, SqliteSettings)
-        self._settings = settings
-        self.path = context.state_dir / settings.path  # an absolute path stays as it is
+        super().__init__(settings, context)
+        self.path = context.state_dir / self._settings.path  # an absolute path stays as it is
         self._db: sqlite3.Connection | None = None
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
-        table = settings.table
+        table = self._settings.table
         names = ", ".join(f'"{name}"' for name, _ in COLUMNS)
         marks = ", ".join("?" for _ in COLUMNS)
         # The table name is validated as a plain identifier; the values are parameters.
@@ -120,21 +106,10 @@ class SqliteSink:
             ' ON CONFLICT ("key") DO NOTHING'
         )
 
-    def __repr__(self) -> str:
-        return f"SqliteSink({self._settings.sink_id!r}, path={str(self.path)!r})"
+    def _describe(self) -> str:
+        return f"path={str(self.path)!r}"
 
-    @property
-    def settings(self) -> SqliteSettings:
-        return self._settings
-
-    async def connect(self) -> None:
-        if self._executor is None:
-            self._executor = concurrent.futures.ThreadPoolExecutor(
-                1, thread_name_prefix=f"sink-{self._settings.sink_id}"
-            )
-        await self._run(self._open)
-
-    async def write(self, batch: ReadingBatch) -> WriteResult:
+    async def _write(self, batch: ReadingBatch) -> WriteResult:
         rows: list[tuple[int, tuple[Any, ...]]] = []
         rejected: list[Rejection] = []
         for index, reading in enumerate(batch.readings):
@@ -147,15 +122,9 @@ class SqliteSink:
             rejected.append(Rejection(batch.readings[rows[position][0]], reason))
         return WriteResult(accepted=len(rows) - len(refused), rejected=tuple(rejected))
 
-    async def close(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            await asyncio.get_running_loop().run_in_executor(executor, self._close)
-            executor.shutdown(wait=False)
-
     # -- on the sink's thread --------------------------------------------------------
 
-    def _open(self) -> None:
+    def _open_on_thread(self) -> None:
         if self._db is not None:
             return
         try:
@@ -210,7 +179,7 @@ class SqliteSink:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             # A broken connection is rebuilt by the next connect().
-            self._close()
+            self._close_on_thread()
             raise
         return refused
 
@@ -228,14 +197,7 @@ class SqliteSink:
             db.execute("RELEASE one_row")
         return refused
 
-    def _close(self) -> None:
+    def _close_on_thread(self) -> None:
         db, self._db = self._db, None
         if db is not None:
             db.close()
-
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            await self.connect()
-        assert self._executor is not None
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))

@@ -37,12 +37,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 import structlog
 
-from poller.readings import ReadingBatch
-from poller.sinks import Rejection
+from poller.readings import Reading, ReadingBatch
 
 from ._errors import SpoolClosedError, SpoolError
 from ._stats import SinkCounters, SinkStats, SpoolStats
@@ -82,6 +81,17 @@ class Retention:
     @property
     def file_cap(self) -> int:
         return self.max_file_bytes or 4 * self.max_bytes + 64 * _MiB
+
+
+class Rejected(Protocol):
+    """A reading a sink refused and why (the sinks' ``Rejection`` has this shape; the
+    spool is storage below the sinks, so it names the shape rather than the class)."""
+
+    @property
+    def reading(self) -> Reading: ...
+
+    @property
+    def reason(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +245,7 @@ class Spool:
         """The next batches after ``sink_id``'s cursor, oldest first."""
         return await self._call(self._store.fetch, self.cursor(sink_id), limit)
 
-    async def reject(self, sink_id: str, seq: int, rejections: Sequence[Rejection]) -> None:
+    async def reject(self, sink_id: str, seq: int, rejections: Sequence[Rejected]) -> None:
         """Keep rejected readings aside, with the reason, in the ``rejected`` table."""
         rows = [
             RejectedRow(r.reading.key, r.reason, json.dumps(r.reading.to_record()))

@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
+from poller.delivery import SpoolDispatcher
 from poller.engine import MeterSettings
 from poller.protocol import Password, SessionMode
 from poller.readings import Reading, ReadingBatch
 from poller.sinks import Sink
-from poller.spool import Spool, SpoolDispatcher
+from poller.spool import Spool
 from poller.util import Backoff
 from tests.engine.helpers import Rig, rig, settings, spec
 from tests.engine.simport import EPOCH

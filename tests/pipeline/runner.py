@@ -27,10 +27,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from poller.delivery import SpoolDispatcher
 from poller.engine import BusEngine, MeterSettings
 from poller.readings import ReadingBatch
 from poller.sinks import SinkContext, build_sink, sink_config_models
-from poller.spool import Spool, SpoolDispatcher
+from poller.spool import Spool
 from poller.transport import port_for_url
 from poller.util import Backoff
 

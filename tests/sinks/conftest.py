@@ -14,7 +14,7 @@ import pytest
 
 from poller.protocol import Value
 from poller.readings import Quality, Reading, ReadingBatch
-from poller.sinks._contract import SinkContext
+from poller.sinks._contract import Sink, SinkContext, WriteResult
 from tests import services
 from tests.builders import make_batch, make_reading
 
@@ -81,6 +81,14 @@ def many(count: int, *, meter: str = "12345678", start: dt.datetime = T0) -> lis
         reading("1.8.0", f"{i:06d}.000", "kWh", meter=meter, slot=start + dt.timedelta(minutes=i))
         for i in range(count)
     ]
+
+
+async def write_and_close(sink: Sink, readings: list[Reading]) -> WriteResult:
+    """One write of ``readings`` as a batch; the sink is closed after it."""
+    try:
+        return await sink.write(batch(readings))
+    finally:
+        await sink.close()
 
 
 def batch(readings: list[Reading]) -> ReadingBatch:

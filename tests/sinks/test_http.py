@@ -12,7 +12,7 @@ from poller.sinks._contract import SinkContext
 from poller.sinks.http import HttpSettings, HttpSink
 from tests.services import RecordingServer, Request, free_port
 
-from .conftest import batch, many, run, typical
+from .conftest import batch, many, run, typical, write_and_close
 
 
 def sink(server_url: str, context: SinkContext, **options: object) -> HttpSink:
@@ -262,3 +262,45 @@ def test_the_network_sinks_register_and_meet_the_contract(context: SinkContext) 
         cls = points[name].load()
         settings = cls.settings_model.model_validate({"type": name, **extra})
         assert isinstance(cls(settings, context), Sink)
+
+
+@pytest.mark.parametrize(("status", "fatal"), [(401, True), (403, True), (404, True), (429, False)])
+def test_a_status_that_says_the_configuration_is_wrong_is_fatal(
+    http_server: RecordingServer, context: SinkContext, status: int, fatal: bool
+) -> None:
+    http_server.responder = lambda _r: (status, {}, b"")
+    readings = many(3)
+
+    async def body() -> None:
+        s = sink(http_server.url, context, bearer_token="t0ps3cret")
+        try:
+            result = await s.write(batch(readings))
+        finally:
+            await s.close()
+        assert result.retry == tuple(readings)  # kept for later, never rejected
+        assert result.fatal is fatal
+        assert "t0ps3cret" not in (result.retry_reason or "")
+
+    run(body())
+
+
+def test_fatal_statuses_can_be_retried_forever_instead(
+    http_server: RecordingServer, context: SinkContext
+) -> None:
+    http_server.responder = lambda _r: (401, {}, b"")
+
+    async def body() -> None:
+        s = sink(http_server.url, context, fatal_statuses=[])
+        result = await write_and_close(s, many(2))
+        assert result.retry
+        assert not result.fatal
+
+    run(body())
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 200])
+def test_fatal_statuses_are_4xx_that_do_not_mean_later(status: int) -> None:
+    with pytest.raises(ValidationError):
+        HttpSettings.model_validate(
+            {"type": "http", "url": "http://127.0.0.1:1/", "fatal_statuses": [status]}
+        )

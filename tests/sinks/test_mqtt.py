@@ -235,7 +235,7 @@ def test_home_assistant_discovery(mosquitto: tuple[str, int], context: SinkConte
 
 
 def test_water_meter_by_obis_medium(mosquitto: tuple[str, int], context: SinkContext) -> None:
-    from poller.sinks.mqtt import discovery_config
+    from poller.sinks._discovery import discovery_config
 
     from .conftest import reading
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+import uuid
 from decimal import Decimal
 
 import asyncpg
 import pytest
 
+from poller.sinks import SinkFatalError, SinkUnavailableError
 from poller.sinks._contract import SinkContext
 from poller.sinks.postgresql import PostgresSettings, PostgresSink
 from tests.services import POSTGRES, TcpProxy, free_port
@@ -276,5 +278,75 @@ def test_network_outage_to_the_same_sink_nothing_lost_nothing_duplicated(
         stored = await rows(postgres_dsn, pg_table)
         assert len(stored) == 60
         assert sorted(r["key"] for r in stored) == sorted(r.key for r in readings)
+
+    run(body())
+
+
+async def connect_error(s: PostgresSink) -> SinkUnavailableError:
+    """What ``connect`` raised; the sink is closed after it."""
+    try:
+        with pytest.raises(SinkUnavailableError) as raised:
+            await s.connect()
+    finally:
+        await s.close()
+    return raised.value
+
+
+def test_an_unknown_role_is_fatal_and_never_shows_the_password(
+    postgres_dsn: str, pg_table: str, context: SinkContext
+) -> None:
+    host, port = POSTGRES
+    dsn = f"postgresql://no_such_role_{int(time.time())}:n0tmyPW@{host}:{port}/test"
+    readings = many(3)
+
+    async def body() -> None:
+        s = sink(dsn, pg_table, context)
+        try:
+            with pytest.raises(SinkFatalError) as raised:
+                await s.connect()
+            result = await s.write(batch(readings))
+        finally:
+            await s.close()
+        assert "28000" in str(raised.value)
+        assert "n0tmyPW" not in str(raised.value)
+        assert result.retry == tuple(readings)
+        assert result.fatal
+        assert "n0tmyPW" not in (result.retry_reason or "")
+
+    run(body())
+
+
+def test_a_role_that_may_not_create_the_table_is_fatal(
+    postgres_dsn: str, pg_table: str, context: SinkContext
+) -> None:
+    role = f"iec_test_reader_{uuid.uuid4().hex[:8]}"
+    host, port = POSTGRES
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(postgres_dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    async def body() -> None:
+        await admin(f'CREATE ROLE "{role}" LOGIN')
+        try:
+            await admin(f'REVOKE CREATE ON DATABASE test FROM "{role}"')
+            s = sink(f"postgresql://{role}@{host}:{port}/test", pg_table, context)
+            error = await connect_error(s)
+            assert isinstance(error, SinkFatalError)
+            assert "42501" in str(error)
+        finally:
+            await admin(f'DROP ROLE IF EXISTS "{role}"')
+
+    run(body())
+
+
+def test_a_lost_server_is_not_fatal(pg_table: str, context: SinkContext) -> None:
+    async def body() -> None:
+        s = sink(f"postgresql://postgres@127.0.0.1:{free_port()}/test", pg_table, context)
+        error = await connect_error(s)
+        assert not isinstance(error, SinkFatalError)
 
     run(body())

@@ -25,7 +25,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from poller.sinks._contract import SinkContext, SinkUnavailableError, WriteResult
+from poller.sinks._contract import SinkContext, SinkFatalError, SinkUnavailableError, WriteResult
 from poller.sinks.http import HttpSettings, HttpSink
 from poller.sinks.mqtt import MqttSettings, MqttSink
 from tests.services import (
@@ -37,7 +37,7 @@ from tests.services import (
     recording_server,
 )
 
-from .conftest import batch, many, run
+from .conftest import batch, many, run, write_and_close
 
 USER, PASSWORD = "meter", "m0sq-Secret-7f3a"
 READER, READER_PASSWORD = "reader", "r3ader-Secret-91bc"
@@ -414,3 +414,35 @@ def test_https_client_certificate_for_a_server_that_requires_one(
         assert "unreachable" in reason
         assert_never_shown(logs, reason, without, without.settings)
     assert len(mtls_server.requests) == 1
+
+
+def test_mqtt_wrong_password_is_fatal(
+    broker: TlsMosquitto, pki: Certificates, context: SinkContext
+) -> None:
+    async def body() -> None:
+        s = mqtt_sink(broker, context, unique(), ca_file=pki.ca, password=WRONG_PASSWORD)
+        try:
+            with pytest.raises(SinkFatalError) as caught:
+                await s.connect()
+            result = await s.write(batch(many(3)))
+        finally:
+            await s.close()
+        assert result.fatal
+        assert len(result.retry) == 3
+        assert WRONG_PASSWORD not in str(caught.value)
+
+    run(body())
+
+
+@PAHO_HANDSHAKE_LEAK
+@pytest.mark.usefixtures("paho_handshake_leak")
+def test_mqtt_an_untrusted_certificate_is_not_fatal(
+    broker: TlsMosquitto, pki: Certificates, context: SinkContext
+) -> None:
+    async def body() -> None:
+        s = mqtt_sink(broker, context, unique(), password=PASSWORD, ca_file=pki.other_ca)
+        result = await write_and_close(s, many(2))
+        assert result.retry
+        assert not result.fatal
+
+    run(body())

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from poller.delivery import SpoolDispatcher
 from poller.readings import ReadingBatch
-from poller.spool import Spool, SpoolDispatcher, decode_batch, encode_batch
+from poller.spool import Spool, decode_batch, encode_batch
 
 from ..sinks.helpers import run
 from .helpers import NO_WAIT, ScriptedSink

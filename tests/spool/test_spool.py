@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from poller.spool import Retention, Spool, SpoolClosedError, SpoolDispatcher, encode_batch
+from poller.delivery import SpoolDispatcher
+from poller.spool import Retention, Spool, SpoolClosedError, encode_batch
 
 from ..sinks.helpers import batch, failed_batch, run
 from .helpers import NO_WAIT, ScriptedSink

@@ -19,6 +19,13 @@ A sink that is down simply makes its dispatcher wait: the spool keeps the backlo
 the other sinks and the bus engines go on. If the backlog outgrows the retention
 limit, a batch the dispatcher holds may be among those dropped: it is let go before
 the next try, so that what the spool counts as dropped for a sink never reaches it.
+
+A sink that says an error is fatal (``SinkFatalError``, or a result with
+``fatal=True``: credentials refused, a privilege missing) will not be cured by
+waiting: the dispatcher stops, closes the sink and keeps the reason in ``failed``
+(health and metrics show it). The batch is not advanced, so the spool keeps it and
+every later one under the sink's cursor (retention still bounds them). Starting
+again (the daemon does, with a new dispatcher, at a reload) resumes from there.
 """
 
 from __future__ import annotations
@@ -32,16 +39,17 @@ from typing import Final
 import structlog
 
 from poller.readings import ReadingBatch
-from poller.sinks import Sink, WriteResult, select_readings
+from poller.sinks import Sink, SinkFatalError, WriteResult, select_readings
+from poller.spool import Spool, SpoolClosedError, SpoolError, StoredBatch
 from poller.util import Backoff
-
-from ._errors import SpoolClosedError, SpoolError
-from ._spool import Spool
-from ._store import StoredBatch
 
 __all__ = ["DEFAULT_BACKOFF", "SpoolDispatcher"]
 
 DEFAULT_BACKOFF: Final = Backoff(initial=1.0, maximum=300.0, factor=2.0, jitter=0.2)
+
+
+class _SinkFailedError(Exception):
+    """Unwinds the delivery when the sink said an error is fatal."""
 
 
 class SpoolDispatcher:
@@ -70,6 +78,8 @@ class SpoolDispatcher:
         self.failures = 0
         """Failed tries in a row (0: the sink is keeping up)."""
         self.last_error: str | None = None
+        self.failed: str | None = None
+        """Why the sink stopped for good (a fatal error), until it is started again."""
         self._log = structlog.get_logger("poller.spool").bind(sink=self.sink_id)
         spool.register(self.sink_id)
 
@@ -80,6 +90,7 @@ class SpoolDispatcher:
     def start(self) -> None:
         if self._task is None or self._task.done():
             self._stopping = False
+            self.failed = None
             self._task = asyncio.create_task(self.run(), name=f"sink {self.sink_id}")
 
     async def stop(self, timeout: float = 5.0) -> None:
@@ -109,7 +120,7 @@ class SpoolDispatcher:
         while not self._stopping and self.spool.is_open:
             try:
                 await self._round()
-            except SpoolClosedError:
+            except (SpoolClosedError, _SinkFailedError):
                 return
             except SpoolError as exc:
                 # The spool's own file failing (a full disk while moving the cursor):
@@ -129,9 +140,12 @@ class SpoolDispatcher:
 
     async def drain(self) -> None:
         """Deliver what is in the spool now, then return (for tests and one-shot runs)."""
-        while self.spool.pending(self.sink_id):
-            for entry in await self.spool.fetch(self.sink_id, self._fetch_limit):
-                await self._deliver(entry)
+        try:
+            while self.spool.pending(self.sink_id):
+                for entry in await self.spool.fetch(self.sink_id, self._fetch_limit):
+                    await self._deliver(entry)
+        except _SinkFailedError:
+            return
 
     async def _deliver(self, entry: StoredBatch) -> None:
         pending = select_readings(entry.batch, self.sink.settings)
@@ -160,7 +174,10 @@ class SpoolDispatcher:
                 if not result.retry:
                     break
                 pending = dataclasses.replace(pending, readings=result.retry)
-                await self._failed(entry.seq, result.retry_reason or "sink asked to retry")
+                reason = result.retry_reason or "sink asked to retry"
+                if result.fatal:
+                    await self._fatal(entry.seq, reason)
+                await self._failed(entry.seq, reason)
         await self.spool.advance(self.sink_id, entry.seq, delivered=accepted)
         if self.failures:
             self._log.info("sink recovered", seq=entry.seq, after_failures=self.failures)
@@ -181,7 +198,10 @@ class SpoolDispatcher:
         finally:
             self._writing = False
         if error is not None:
-            await self._failed(None, f"{type(error).__name__}: {error}")
+            reason = f"{type(error).__name__}: {error}"
+            if isinstance(error, SinkFatalError) or getattr(error, "fatal", False) is True:
+                await self._fatal(None, reason)
+            await self._failed(None, reason)
             return None
         counted = result.accepted + len(result.rejected) + len(result.retry)
         if counted != len(batch.readings) or result.accepted < 0:
@@ -190,6 +210,21 @@ class SpoolDispatcher:
             )
             return None
         return result
+
+    async def _fatal(self, seq: int | None, reason: str) -> None:
+        """Stop: no retry cures this. The batch stays in the spool, under the cursor."""
+        self.failures += 1
+        self.last_error = self.failed = reason
+        self._log.error(
+            "sink failed; not retried until it is started again (a reload)",
+            seq=seq,
+            reason=reason,
+        )
+        try:
+            await self.sink.close()
+        except Exception:  # noqa: BLE001 - it failed already; the reason above is the news
+            self._log.exception("sink close failed")
+        raise _SinkFailedError(reason)
 
     async def _failed(self, seq: int | None, reason: str) -> None:
         if self._stopping:

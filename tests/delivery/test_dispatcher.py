@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
+from poller.delivery import SpoolDispatcher
 from poller.readings import ReadingBatch
 from poller.sinks import Sink, SinkContext, SinkSettings, WriteResult, build_sink
-from poller.spool import Spool, SpoolDispatcher
+from poller.spool import Spool
 from poller.util import Backoff
 
 from ..sinks.helpers import batch, run
-from .helpers import NO_WAIT, ScriptedSettings, ScriptedSink, keys
+from ..spool.helpers import NO_WAIT, ScriptedSettings, ScriptedSink, keys
 
 
 async def until_delivered(spool: Spool, sink_id: str, timeout: float = 10.0) -> None:

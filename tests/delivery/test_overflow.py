@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from poller.daemon._overflow import SpoolBackloggedError, SpoolWriter
+from poller.delivery import SpoolBackloggedError, SpoolWriter
 from poller.spool import Retention, Spool
 
 from ..sinks.helpers import batch, run

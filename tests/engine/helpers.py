@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from poller.engine import BusEngine, EngineOptions, MeterSettings
@@ -14,11 +14,6 @@ from poller.simulator import Faults, ManualClock, MeterSpec, Quirks, SimulatedMe
 from .simport import METER_TZ, SimPort, sim_bus, wall_clock
 
 T = TypeVar("T")
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    """pytest-asyncio is not installed: each async test body runs in its own loop."""
-    return asyncio.run(coro)
 
 
 def spec(profile: str, address: str | None = None, **changes: Any) -> MeterSpec:

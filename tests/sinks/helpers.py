@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from poller.protocol import Value
@@ -19,11 +17,6 @@ REGISTERS = (
     ("2.8.0", "1-0:2.8.0*255", "kWh"),
     ("0.9.1", None, None),
 )
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    """pytest-asyncio is not installed: each async test body runs in its own loop."""
-    return asyncio.run(coro)
 
 
 def reading(

@@ -37,7 +37,7 @@ from tests.services import (
     recording_server,
 )
 
-from .conftest import batch, many, run
+from .conftest import batch, many
 
 USER, PASSWORD = "meter", "m0sq-Secret-7f3a"
 READER, READER_PASSWORD = "reader", "r3ader-Secret-91bc"
@@ -190,41 +190,36 @@ async def deliver_all(
     assert sorted(json.loads(m.payload)["key"] for m in got) == sorted(r.key for r in readings)
 
 
-def test_mqtt_with_the_ca_and_a_password_delivers_every_reading(
+async def test_mqtt_with_the_ca_and_a_password_delivers_every_reading(
     broker: TlsMosquitto, pki: Certificates, context: SinkContext
 ) -> None:
-    run(deliver_all(broker, pki, context, ca_file=pki.ca, password=PASSWORD))
+    await deliver_all(broker, pki, context, ca_file=pki.ca, password=PASSWORD)
 
 
-def test_mqtt_client_certificate_for_a_broker_that_requires_one(
+async def test_mqtt_client_certificate_for_a_broker_that_requires_one(
     mtls_broker: TlsMosquitto,
     pki: Certificates,
     context: SinkContext,
     logs: list[MutableMapping[str, Any]],
 ) -> None:
-    async def body() -> None:
-        await deliver_all(
-            mtls_broker, pki, context, ca_file=pki.ca, password=PASSWORD,
-            cert_file=pki.client_cert, key_file=pki.client_key,
-        )  # fmt: skip
-        # Without one: under TLS 1.3 the broker's "certificate required" alert comes
-        # after the client's handshake; paho only logs it and the connect times out.
-        s = mqtt_sink(
-            mtls_broker, context, unique(), ca_file=pki.ca, password=PASSWORD, timeout=1.0
-        )
-        result = await s.write(batch(many(3)))
-        await s.close()
-        reason = all_retried(result, 3)
-        assert "cannot connect" in reason
-        assert_never_shown(logs, reason, s, s.settings)
-
-    run(body())
+    await deliver_all(
+        mtls_broker, pki, context, ca_file=pki.ca, password=PASSWORD,
+        cert_file=pki.client_cert, key_file=pki.client_key,
+    )  # fmt: skip
+    # Without one: under TLS 1.3 the broker's "certificate required" alert comes
+    # after the client's handshake; paho only logs it and the connect times out.
+    s = mqtt_sink(mtls_broker, context, unique(), ca_file=pki.ca, password=PASSWORD, timeout=1.0)
+    result = await s.write(batch(many(3)))
+    await s.close()
+    reason = all_retried(result, 3)
+    assert "cannot connect" in reason
+    assert_never_shown(logs, reason, s, s.settings)
 
 
 @PAHO_HANDSHAKE_LEAK
 @pytest.mark.usefixtures("paho_handshake_leak")
 @pytest.mark.parametrize("trust", ["system", "other-ca"])
-def test_mqtt_server_certificate_not_trusted_is_retry_naming_tls(
+async def test_mqtt_server_certificate_not_trusted_is_retry_naming_tls(
     broker: TlsMosquitto,
     pki: Certificates,
     context: SinkContext,
@@ -233,22 +228,19 @@ def test_mqtt_server_certificate_not_trusted_is_retry_naming_tls(
 ) -> None:
     options: dict[str, Any] = {"tls": True} if trust == "system" else {"ca_file": pki.other_ca}
 
-    async def body() -> None:
-        s = mqtt_sink(broker, context, unique(), password=PASSWORD, **options)
-        with pytest.raises(SinkUnavailableError) as caught:
-            await s.connect()
-        result = await s.write(batch(many(4)))
-        await s.close()
-        reason = all_retried(result, 4)
-        assert TLS_FAILURE in reason
-        assert TLS_FAILURE in str(caught.value)
-        assert any(e["event"] == "mqtt_retry" for e in logs)
-        assert_never_shown(logs, reason, caught.value, s, s.settings)
-
-    run(body())
+    s = mqtt_sink(broker, context, unique(), password=PASSWORD, **options)
+    with pytest.raises(SinkUnavailableError) as caught:
+        await s.connect()
+    result = await s.write(batch(many(4)))
+    await s.close()
+    reason = all_retried(result, 4)
+    assert TLS_FAILURE in reason
+    assert TLS_FAILURE in str(caught.value)
+    assert any(e["event"] == "mqtt_retry" for e in logs)
+    assert_never_shown(logs, reason, caught.value, s, s.settings)
 
 
-def test_mqtt_wrong_password_is_refused_as_retry_and_never_shown(
+async def test_mqtt_wrong_password_is_refused_as_retry_and_never_shown(
     broker: TlsMosquitto,
     pki: Certificates,
     context: SinkContext,
@@ -258,28 +250,25 @@ def test_mqtt_wrong_password_is_refused_as_retry_and_never_shown(
     # batch; a credential is configuration, never a reason to set a reading aside.
     root = unique()
 
-    async def body() -> None:
-        async with subscribed(broker, pki, f"{root}/#") as messages:
-            s = mqtt_sink(broker, context, root, ca_file=pki.ca, password=WRONG_PASSWORD)
-            result = await s.write(batch(many(5)))
-            await s.close()
-            await asyncio.sleep(0.2)
-            assert messages == []
-        reason = all_retried(result, 5)
-        assert "Not authorized" in reason
-        assert any(e["event"] == "mqtt_retry" for e in logs)
-        assert_never_shown(logs, reason, s, s.settings)
-
-    run(body())
+    async with subscribed(broker, pki, f"{root}/#") as messages:
+        s = mqtt_sink(broker, context, root, ca_file=pki.ca, password=WRONG_PASSWORD)
+        result = await s.write(batch(many(5)))
+        await s.close()
+        await asyncio.sleep(0.2)
+        assert messages == []
+    reason = all_retried(result, 5)
+    assert "Not authorized" in reason
+    assert any(e["event"] == "mqtt_retry" for e in logs)
+    assert_never_shown(logs, reason, s, s.settings)
 
 
 @pytest.mark.parametrize(
     "options", [{"insecure": True}, {"tls": True, "insecure": True}], ids=["alone", "with-tls"]
 )
-def test_mqtt_insecure_connects_without_the_ca(
+async def test_mqtt_insecure_connects_without_the_ca(
     broker: TlsMosquitto, pki: Certificates, context: SinkContext, options: dict[str, Any]
 ) -> None:
-    run(deliver_all(broker, pki, context, password=PASSWORD, **options))
+    await deliver_all(broker, pki, context, password=PASSWORD, **options)
 
 
 # --- http ---------------------------------------------------------------------------
@@ -321,7 +310,7 @@ async def post(sink: HttpSink, count: int) -> WriteResult:
         await sink.close()
 
 
-def test_https_with_the_ca_and_a_bearer_token_delivers(
+async def test_https_with_the_ca_and_a_bearer_token_delivers(
     https_server: RecordingServer, pki: Certificates, context: SinkContext
 ) -> None:
     assert https_server.url.startswith("https://")
@@ -334,7 +323,7 @@ def test_https_with_the_ca_and_a_bearer_token_delivers(
         finally:
             await s.close()
 
-    result = run(body())
+    result = await body()
     assert result.accepted == len(readings)
     assert not result.retry
     (request,) = https_server.requests
@@ -342,7 +331,7 @@ def test_https_with_the_ca_and_a_bearer_token_delivers(
 
 
 @pytest.mark.parametrize("trust", ["system", "other-ca"])
-def test_https_server_certificate_not_trusted_is_retry(
+async def test_https_server_certificate_not_trusted_is_retry(
     https_server: RecordingServer,
     pki: Certificates,
     context: SinkContext,
@@ -351,7 +340,7 @@ def test_https_server_certificate_not_trusted_is_retry(
 ) -> None:
     options = {} if trust == "system" else {"ca_file": pki.other_ca}
     s = http_sink(https_server, context, bearer_token=TOKEN, **options)
-    result = run(post(s, 4))
+    result = await post(s, 4)
     reason = all_retried(result, 4)
     assert TLS_FAILURE in reason
     assert https_server.requests == []  # the token never left the client
@@ -359,7 +348,7 @@ def test_https_server_certificate_not_trusted_is_retry(
     assert_never_shown(logs, reason, s, s.settings)
 
 
-def test_https_wrong_token_is_401_retry_and_never_shown(
+async def test_https_wrong_token_is_401_retry_and_never_shown(
     https_server: RecordingServer,
     pki: Certificates,
     context: SinkContext,
@@ -367,7 +356,7 @@ def test_https_wrong_token_is_401_retry_and_never_shown(
 ) -> None:
     # 401 is in the default retry_statuses: a token expired is not bad data.
     s = http_sink(https_server, context, ca_file=pki.ca, bearer_token=WRONG_TOKEN)
-    result = run(post(s, 6))
+    result = await post(s, 6)
     reason = all_retried(result, 6)
     assert reason.startswith("HTTP 401 Unauthorized")
     assert "invalid credentials" in reason  # the body is kept, the echoed token masked
@@ -377,16 +366,16 @@ def test_https_wrong_token_is_401_retry_and_never_shown(
     assert_never_shown(logs, reason, s, s.settings)
 
 
-def test_https_insecure_skips_verification(
+async def test_https_insecure_skips_verification(
     https_server: RecordingServer, context: SinkContext
 ) -> None:
     s = http_sink(https_server, context, insecure=True, bearer_token=TOKEN)
-    result = run(post(s, 3))
+    result = await post(s, 3)
     assert result.accepted == 3
     assert len(https_server.requests) == 1
 
 
-def test_https_client_certificate_for_a_server_that_requires_one(
+async def test_https_client_certificate_for_a_server_that_requires_one(
     mtls_server: RecordingServer,
     pki: Certificates,
     context: SinkContext,
@@ -396,7 +385,7 @@ def test_https_client_certificate_for_a_server_that_requires_one(
         mtls_server, context, ca_file=pki.ca, bearer_token=TOKEN,
         cert_file=pki.client_cert, key_file=pki.client_key,
     )  # fmt: skip
-    assert run(post(with_cert, 3)).accepted == 3
+    assert (await post(with_cert, 3)).accepted == 3
     # Without one, the server's alert races the request (TLS 1.3: it comes after the
     # client's handshake) and reaches httpx as a ReadError or, now and then, a bare
     # ssl.SSLError: either must be a "retry", never an exception out of write. The bare
@@ -409,7 +398,7 @@ def test_https_client_certificate_for_a_server_that_requires_one(
         finally:
             await without.close()
 
-    for result in run(attempts()):
+    for result in await attempts():
         reason = all_retried(result, 2)
         assert "unreachable" in reason
         assert_never_shown(logs, reason, without, without.settings)

@@ -30,6 +30,7 @@ from poller.sinks import Sink, SinkContext, build_sink, record_for, sink_config_
 from poller.sinks.console import format_reading
 from poller.spool import Spool, SpoolStats
 from tests import services
+from tests.quiet import mqtt_flushed
 
 from .helpers import Poller, assert_each_once, delivered, dispatcher, until
 
@@ -141,7 +142,7 @@ async def test_mqtt(tmp_path: Path, mosquitto: tuple[str, int]) -> None:
             poller, stats = await pipeline(tmp_path, sink)
             expected = len(poller.keys())
             await until(lambda: len(messages) >= expected, "the subscriber to get every reading")
-            await asyncio.sleep(0.1)  # a duplicate would come now
+            await mqtt_flushed(mosquitto, f"{root}/quiet", messages)  # a duplicate would be in
             found = message_keys(messages)
         async with aiomqtt.Client(*mosquitto) as client:  # leave no retained status behind
             await client.publish(status, b"", qos=1, retain=True)

@@ -23,6 +23,7 @@ import pytest
 from poller.readings import Reading
 from poller.sinks._contract import SinkContext, SinkUnavailableError
 from poller.sinks.mqtt import MqttSettings, MqttSink
+from tests.quiet import mqtt_flushed
 from tests.services import PrivateMosquitto, free_port
 
 from .conftest import batch, many, typical
@@ -108,7 +109,7 @@ async def test_each_reading_is_published_with_its_record(
         finally:
             await s.close()
         await got.until(lambda: len(got.messages) >= len(readings) + 2)
-        await asyncio.sleep(0.05)  # nothing more arrives
+        await mqtt_flushed(mosquitto, f"{root}/quiet", got.messages)  # nothing more arrives
     states = [m for m in got.messages if not str(m.topic).endswith("/status")]
     assert len(states) == len(readings)
     by_topic = {str(m.topic): json.loads(m.payload) for m in states}  # type: ignore[arg-type]
@@ -167,7 +168,7 @@ async def test_home_assistant_discovery(mosquitto: tuple[str, int], context: Sin
         finally:
             await s.close()
         await got.until(lambda: len(got.messages) >= 9 + 2 * len(readings) + 2)
-        await asyncio.sleep(0.05)
+        await mqtt_flushed(mosquitto, f"{root}/quiet", got.messages)
     configs = {
         str(m.topic): json.loads(m.payload)  # type: ignore[arg-type]
         for m in got.messages

@@ -28,6 +28,7 @@ from structlog.testing import capture_logs
 from poller.sinks._contract import SinkContext, SinkUnavailableError, WriteResult
 from poller.sinks.http import HttpSettings, HttpSink
 from poller.sinks.mqtt import MqttSettings, MqttSink
+from tests.quiet import mqtt_flushed
 from tests.services import (
     Certificates,
     RecordingServer,
@@ -125,18 +126,29 @@ def mqtt_sink(broker: TlsMosquitto, context: SinkContext, root: str, **options: 
     return MqttSink(settings, context)
 
 
+def reader(pki: Certificates) -> dict[str, Any]:
+    """How the test's own clients log in: the reader's password and client certificate."""
+    tls = ssl.create_default_context(cafile=pki.ca)
+    tls.load_cert_chain(pki.client_cert, pki.client_key)
+    return {"username": READER, "password": READER_PASSWORD, "tls_context": tls}
+
+
+async def flushed(
+    broker: TlsMosquitto, pki: Certificates, root: str, messages: list[aiomqtt.Message]
+) -> None:
+    """Every message the broker routed to ``root`` so far is in ``messages``."""
+    await mqtt_flushed(("127.0.0.1", broker.port), f"{root}/quiet", messages, **reader(pki))
+
+
 @contextlib.asynccontextmanager
 async def subscribed(
     broker: TlsMosquitto, pki: Certificates, topic: str
 ) -> AsyncIterator[list[aiomqtt.Message]]:
     """An independent subscriber over TLS (with the client certificate, for any broker)."""
-    tls = ssl.create_default_context(cafile=pki.ca)
-    tls.load_cert_chain(pki.client_cert, pki.client_key)
     messages: list[aiomqtt.Message] = []
     async with aiomqtt.Client(
-        "127.0.0.1", broker.port, identifier=f"test-{uuid.uuid4().hex[:8]}",
-        username=READER, password=READER_PASSWORD, tls_context=tls,
-    ) as client:  # fmt: skip
+        "127.0.0.1", broker.port, identifier=f"test-{uuid.uuid4().hex[:8]}", **reader(pki)
+    ) as client:
         await client.subscribe(topic, qos=1)
 
         async def collect() -> None:
@@ -153,8 +165,14 @@ async def subscribed(
                 await task
 
 
-async def states(messages: list[aiomqtt.Message], count: int) -> list[aiomqtt.Message]:
-    """The state messages once ``count`` have come, and a moment later for any extra."""
+async def states(
+    broker: TlsMosquitto,
+    pki: Certificates,
+    root: str,
+    messages: list[aiomqtt.Message],
+    count: int,
+) -> list[aiomqtt.Message]:
+    """The state messages once ``count`` have come, and any extra the broker had by then."""
     deadline = time.monotonic() + 5
     got = [m for m in messages if not str(m.topic).endswith("/status")]
     while len(got) < count:
@@ -162,7 +180,7 @@ async def states(messages: list[aiomqtt.Message], count: int) -> list[aiomqtt.Me
             pytest.fail(f"timed out with {len(got)} of {count} messages")
         await asyncio.sleep(0.01)
         got = [m for m in messages if not str(m.topic).endswith("/status")]
-    await asyncio.sleep(0.1)
+    await flushed(broker, pki, root, messages)
     return [m for m in messages if not str(m.topic).endswith("/status")]
 
 
@@ -185,7 +203,7 @@ async def deliver_all(
             await s.close()
         assert result.accepted == len(readings)
         assert not result.retry
-        got = await states(messages, len(readings))
+        got = await states(broker, pki, root, messages, len(readings))
     assert len(got) == len(readings)
     assert sorted(json.loads(m.payload)["key"] for m in got) == sorted(r.key for r in readings)
 
@@ -254,7 +272,7 @@ async def test_mqtt_wrong_password_is_refused_as_retry_and_never_shown(
         s = mqtt_sink(broker, context, root, ca_file=pki.ca, password=WRONG_PASSWORD)
         result = await s.write(batch(many(5)))
         await s.close()
-        await asyncio.sleep(0.2)
+        await flushed(broker, pki, root, messages)
         assert messages == []
     reason = all_retried(result, 5)
     assert "Not authorized" in reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 from pathlib import Path
@@ -32,7 +33,7 @@ async def write_all(sink: SqliteSink, batches: list[ReadingBatch]) -> list[Write
 
 
 def query(state: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(state / "readings.sqlite") as db:
+    with contextlib.closing(sqlite3.connect(state / "readings.sqlite")) as db:
         return db.execute(sql, args).fetchall()
 
 
@@ -95,7 +96,7 @@ async def test_queries_by_meter_register_and_time_use_indexes(tmp_path: Path) ->
 async def test_a_row_the_database_refuses_is_rejected_alone(tmp_path: Path) -> None:
     sink = make(tmp_path)
     await write_all(sink, [])  # creates the table
-    with sqlite3.connect(tmp_path / "readings.sqlite") as db:
+    with contextlib.closing(sqlite3.connect(tmp_path / "readings.sqlite")) as db, db:
         # An operator's rule: no negative energy.
         db.execute(
             "CREATE TRIGGER no_negative BEFORE INSERT ON readings WHEN NEW.value_num < 0"
@@ -119,5 +120,5 @@ async def test_a_row_the_database_refuses_is_rejected_alone(tmp_path: Path) -> N
 async def test_a_custom_table_name_and_absolute_path(tmp_path: Path) -> None:
     target = tmp_path / "elsewhere" / "meters.db"
     await write_all(make(tmp_path / "state", path=str(target), table="flat_3"), [batch(0)])
-    with sqlite3.connect(target) as db:
+    with contextlib.closing(sqlite3.connect(target)) as db:
         assert db.execute("SELECT count(*) FROM flat_3").fetchone() == (3,)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import sqlite3
@@ -123,7 +124,7 @@ class StoresThenFails:
 def count_stored(kind: str, state: Path) -> tuple[int, int]:
     """(rows, distinct keys) at the destination."""
     if kind == "sqlite":
-        with sqlite3.connect(state / "readings.sqlite") as db:
+        with contextlib.closing(sqlite3.connect(state / "readings.sqlite")) as db:
             return db.execute("SELECT count(*), count(DISTINCT key) FROM readings").fetchone()
     lines = (state / f"readings.{kind}").read_text().splitlines()
     if kind == "csv":
@@ -260,7 +261,7 @@ async def test_a_bus_engine_feeding_the_spool_delivers_every_reading_to_sqlite(
     assert all(b.ok for b in batches)
     assert len(batches) == 12
     expected = {r.key for b in batches for r in b.readings}
-    with sqlite3.connect(tmp_path / "readings.sqlite") as db:
+    with contextlib.closing(sqlite3.connect(tmp_path / "readings.sqlite")) as db:
         stored = {k for (k,) in db.execute("SELECT key FROM readings")}
     assert stored == expected
     assert len(expected) > 12 * 5

@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 import pytest
@@ -16,8 +16,6 @@ from poller.protocol import Value
 from poller.readings import Quality, Reading, ReadingBatch
 from poller.sinks._contract import SinkContext
 from tests import services
-
-T = TypeVar("T")
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 BERLIN = dt.timezone(dt.timedelta(hours=1))

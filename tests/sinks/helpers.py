@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, TypeVar
+from typing import Any
 
 from poller.protocol import Value
 from poller.readings import Quality, Reading, ReadingBatch
-
-T = TypeVar("T")
 
 EPOCH = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 METER_TZ = dt.timezone(dt.timedelta(hours=1))

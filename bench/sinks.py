@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import socket
 import tempfile
 import time
 import uuid
@@ -33,6 +32,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from harness.ports import reachable
 from poller.delivery import SpoolDispatcher
 from poller.protocol import Identification, Value
 from poller.readings import BatchContext, Reading, ReadingBatch
@@ -89,14 +89,6 @@ class Batches:
             for i in range(self.size)
         )
         return ReadingBatch(context=context, readings=readings)
-
-
-def _reachable(address: tuple[str, int]) -> bool:
-    try:
-        with socket.create_connection(address, timeout=1.0):
-            return True
-    except OSError:
-        return False
 
 
 async def _write_rate(sink: Any, size: int, readings: int) -> float:
@@ -228,11 +220,11 @@ async def _all(readings: int, mqtt_readings: int, repeats: int) -> dict[str, Any
     results["sqlite via spool dispatcher"] = await _measure(
         "dispatcher", _dispatcher, readings, repeats
     )
-    if _reachable(("127.0.0.1", 5432)):
+    if reachable("127.0.0.1", 5432, timeout=1.0):
         results["postgresql"] = await _measure("postgresql", _postgresql, readings, repeats)
     else:
         results["postgresql"] = {"skipped": "PostgreSQL not reachable at 127.0.0.1:5432"}
-    if _reachable(MQTT):
+    if reachable(*MQTT, timeout=1.0):
         results["mqtt qos1"] = await _measure("mqtt", _mqtt, mqtt_readings, repeats)
     else:
         results["mqtt qos1"] = {"skipped": "Mosquitto not reachable at 127.0.0.1:1883"}

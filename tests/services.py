@@ -19,8 +19,6 @@ import json
 import os
 import pwd
 import shutil
-import signal
-import socket
 import ssl
 import subprocess
 import threading
@@ -32,6 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from harness.ports import free_port, reachable, wait_reachable
+from harness.processes import Mosquitto, stop
 
 MOSQUITTO = ("127.0.0.1", 1883)
 POSTGRES = ("127.0.0.1", 5432)
@@ -51,29 +52,6 @@ def unavailable(message: str) -> None:
     pytest.skip(message)
 
 
-def reachable(host: str, port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def wait_reachable(host: str, port: int, deadline: float) -> bool:
-    while True:
-        if reachable(host, port):
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def require_service(name: str, address: tuple[str, int], start: str) -> tuple[str, int]:
     """``address`` once the service answers there, started with ``start`` if need be."""
     if reachable(*address):
@@ -84,42 +62,26 @@ def require_service(name: str, address: tuple[str, int], start: str) -> tuple[st
     return address
 
 
-class PrivateMosquitto:
-    """A broker of the test's own on a free port; ``stop`` and ``start`` at will."""
+class PrivateMosquitto(Mosquitto):
+    """A broker of the test's own on a free port; ``stop`` (a crash) and ``start`` at will.
+
+    No binary: the test skips (fails in CI); a broker that will not start fails it.
+    """
 
     def __init__(self, folder: Path) -> None:
-        binary = shutil.which("mosquitto") or (
-            "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
-        )
-        if binary is None:
-            unavailable("mosquitto binary not found (Debian package mosquitto)")
-        assert binary is not None
-        self.binary = binary
-        self.port = free_port()
-        self.config = folder / "mosquitto.conf"
-        # No persistence: a restart loses sessions and retained messages, as a
-        # broker replaced by a fresh container would.
-        self.config.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "log_dest none\n"
-        )
-        self._process: subprocess.Popen[bytes] | None = None
+        try:
+            super().__init__(folder)
+        except FileNotFoundError as exc:
+            unavailable(str(exc))
 
-    def start(self) -> None:
-        self._process = subprocess.Popen(
-            [self.binary, "-c", str(self.config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        if not wait_reachable("127.0.0.1", self.port, deadline=time.monotonic() + 10):
-            self.stop()
+    def start(self, timeout: float = 10.0) -> None:
+        try:
+            super().start(timeout)
+        except RuntimeError:
             pytest.fail("private mosquitto did not start")
 
     def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGKILL)  # a crash: no goodbye to the clients
-            process.wait(timeout=10)
+        self.kill()
 
 
 class TlsMosquitto(PrivateMosquitto):
@@ -302,12 +264,7 @@ bind-address = "127.0.0.1:{rpc}"
             time.sleep(0.1)
         yield Influxd(port, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @dataclass

@@ -31,7 +31,7 @@ def test_every_public_name_resolves_and_import_poller_stays_light() -> None:
         _ = poller.NoSuchName  # type: ignore[attr-defined]
 
 
-def test_a_meter_reads_and_can_be_entered_again() -> None:
+async def test_a_meter_reads_and_can_be_entered_again() -> None:
     async def main() -> tuple[poller.ReadingBatch, poller.ReadingBatch]:
         meter = poller.Meter(ZMD, address="31002781", timeout=30.0)
         async with meter:
@@ -40,7 +40,7 @@ def test_a_meter_reads_and_can_be_entered_again() -> None:
             second = await meter.read()
         return first, second
 
-    first, second = asyncio.run(main())
+    first, second = await main()
     assert first.ok
     assert second.ok
     assert first.ident == "/LGZ5ZMD310CR.S40"
@@ -49,7 +49,7 @@ def test_a_meter_reads_and_can_be_entered_again() -> None:
     assert isinstance(obis, poller.ObisCode)
 
 
-def test_a_meter_is_not_reentrant_and_not_read_outside() -> None:
+async def test_a_meter_is_not_reentrant_and_not_read_outside() -> None:
     async def main() -> None:
         meter = poller.Meter(ZMD, address="31002781")
         with pytest.raises(poller.PortError):
@@ -60,47 +60,47 @@ def test_a_meter_is_not_reentrant_and_not_read_outside() -> None:
                     pass
             assert (await meter.read()).ok  # the failed re-entry left it usable
 
-    asyncio.run(main())
+    await main()
 
 
-def test_a_failed_read_raises_with_its_typed_failure() -> None:
+async def test_a_failed_read_raises_with_its_typed_failure() -> None:
     async def main() -> poller.ReadFailedError:
         async with poller.Meter(ZMD, address="99999999", timeout=20.0) as meter:
             with pytest.raises(poller.ReadFailedError) as caught:
                 await meter.read()
         return caught.value
 
-    error = asyncio.run(main())
+    error = await main()
     assert error.failure.kind is poller.FailureKind.NO_ANSWER
     assert error.batch.failure is error.failure
     assert str(error) == error.failure.message
 
 
-def test_the_timeout_bounds_the_whole_read() -> None:
+async def test_the_timeout_bounds_the_whole_read() -> None:
     async def main() -> poller.ReadFailedError:
         async with poller.Meter(ZMD, address="31002781", timeout=1.0) as meter:
             with pytest.raises(poller.ReadFailedError) as caught:
                 await meter.read()
         return caught.value
 
-    error = asyncio.run(main())
+    error = await main()
     assert "deadline" in error.failure.message
 
 
-def test_a_meter_reads_registers_and_a_profile_in_programming_mode() -> None:
+async def test_a_meter_reads_registers_and_a_profile_in_programming_mode() -> None:
     async def main() -> poller.ReadingBatch:
         meter = poller.Meter(LZQJ, address="06417290", password="00000000")
         async with meter:
             start = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
             return await meter.read(registers=["1.8.0"], profile="P.01", start=start)
 
-    batch = asyncio.run(main())
+    batch = await main()
     assert batch.ok, batch.error
     assert "1.8.0" in {r.address for r in batch.readings}
     assert any(r.meter_time is not None for r in batch.readings)
 
 
-def test_an_engines_batches_arrive_in_order_without_loss_through_a_small_stream() -> None:
+async def test_an_engines_batches_arrive_in_order_without_loss_through_a_small_stream() -> None:
     async def main() -> list[str]:
         meters = [poller.MeterSettings(address=a) for a in ADDRESSES]
         seen: list[str] = []
@@ -115,10 +115,10 @@ def test_an_engines_batches_arrive_in_order_without_loss_through_a_small_stream(
                     break
         return seen
 
-    assert asyncio.run(main()) == list(ADDRESSES) * 3
+    assert await main() == list(ADDRESSES) * 3
 
 
-def test_a_stream_ends_when_the_engine_stops() -> None:
+async def test_a_stream_ends_when_the_engine_stops() -> None:
     async def main() -> list[poller.ReadingBatch]:
         meters = [poller.MeterSettings(address=ADDRESSES[0])]
         engine = poller.BusEngine("bus-1", ZMD, meters)
@@ -127,11 +127,11 @@ def test_a_stream_ends_when_the_engine_stops() -> None:
             await engine.submit(ADDRESSES[0])
         return [batch async for batch in stream]
 
-    (batch,) = asyncio.run(main())
+    (batch,) = await main()
     assert batch.meter == ADDRESSES[0]
 
 
-def test_a_consumer_that_leaves_does_not_hold_the_bus() -> None:
+async def test_a_consumer_that_leaves_does_not_hold_the_bus() -> None:
     async def main() -> list[poller.ReadingBatch]:
         meters = [poller.MeterSettings(address=a) for a in ADDRESSES]
         async with poller.BusEngine("bus-1", ZMD_3, meters) as engine:
@@ -146,6 +146,6 @@ def test_a_consumer_that_leaves_does_not_hold_the_bus() -> None:
             gc.collect()
             return list(await asyncio.wait_for(asyncio.gather(*futures), timeout=30))
 
-    batches = asyncio.run(main())
+    batches = await main()
     assert len(batches) == 6
     assert all(b.ok for b in batches)

@@ -21,7 +21,7 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
             await asyncio.sleep(0.01)
 
 
-def test_a_reload_with_the_right_token_delivers_what_waited(tmp_path: Path) -> None:
+async def test_a_reload_with_the_right_token_delivers_what_waited(tmp_path: Path) -> None:
     state = tmp_path / "state"
     path = tmp_path / "config.yaml"
     originals = [batch(i) for i in range(3)]
@@ -57,7 +57,7 @@ def test_a_reload_with_the_right_token_delivers_what_waited(tmp_path: Path) -> N
             assert await asyncio.wait_for(running, 30) == 0
             return failed, refused, resumed
 
-        failed, refused, resumed = asyncio.run(main())
+        failed, refused, resumed = await main()
     assert failed is not None
     assert failed.startswith("HTTP 401")
     assert "wr0ng" not in failed

@@ -27,7 +27,9 @@ sinks:
 """
 
 
-def test_start_up_objects_are_frozen_while_running_and_released_at_stop(tmp_path: Path) -> None:
+async def test_start_up_objects_are_frozen_while_running_and_released_at_stop(
+    tmp_path: Path,
+) -> None:
     async def main() -> tuple[int, int]:
         daemon = Daemon(parse_config(CONFIG.format(state=tmp_path / "state"), base_dir=tmp_path))
         running = asyncio.create_task(daemon.run())
@@ -37,7 +39,7 @@ def test_start_up_objects_are_frozen_while_running_and_released_at_stop(tmp_path
         assert await asyncio.wait_for(running, 30) == 0
         return frozen, gc.get_freeze_count()
 
-    frozen_while_running, frozen_after = asyncio.run(main())
+    frozen_while_running, frozen_after = await main()
     assert frozen_while_running > 1000
     assert frozen_after == 0
 
@@ -51,7 +53,7 @@ SECOND_BUS = """
 """
 
 
-def test_a_bus_dropped_by_a_reload_is_not_kept_frozen(tmp_path: Path) -> None:
+async def test_a_bus_dropped_by_a_reload_is_not_kept_frozen(tmp_path: Path) -> None:
     # A bus is held in reference cycles (its tasks and its engine refer to each other),
     # so only the cyclic GC frees it; frozen with start-up's objects, it never would be.
     state = tmp_path / "state"
@@ -80,6 +82,6 @@ def test_a_bus_dropped_by_a_reload_is_not_kept_frozen(tmp_path: Path) -> None:
         assert await asyncio.wait_for(running, 30) == 0
         return alive, frozen
 
-    alive, frozen = asyncio.run(main())
+    alive, frozen = await main()
     assert not alive
     assert frozen > 1000  # and what is left is frozen again

@@ -11,10 +11,13 @@ while the daemon was down; and the jsonl and SQLite sinks hold the same readings
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import signal
 import sqlite3
+
+import pytest
 
 from .conftest import jsonl_records, wait_for
 
@@ -47,6 +50,8 @@ sinks:
 STEP = dt.timedelta(seconds=2)
 
 
+# Real time: slots before and after a SIGKILL and a restart (about 13 s alone).
+@pytest.mark.timeout(120)
 def test_sigkill_mid_cycle_loses_nothing_and_duplicates_nothing(daemon) -> None:
     first = daemon(CONFIG)
     jsonl = first.state / "readings.jsonl"
@@ -77,7 +82,7 @@ def test_sigkill_mid_cycle_loses_nothing_and_duplicates_nothing(daemon) -> None:
     records = jsonl_records(jsonl)
     keys = [r["key"] for r in records]
     assert len(keys) == len(set(keys)), "the jsonl sink wrote a reading twice"
-    with sqlite3.connect(second.state / "readings.sqlite") as db:
+    with contextlib.closing(sqlite3.connect(second.state / "readings.sqlite")) as db:
         stored = {row[0] for row in db.execute("SELECT key FROM readings")}
     assert stored == set(keys)
 

@@ -74,7 +74,7 @@ def test_watchdog_interval_is_half_of_systemds(env: dict[str, str], interval: fl
     assert Notifier({"NOTIFY_SOCKET": "/x", **env}).watchdog_interval == interval
 
 
-def test_watchdog_is_fed_from_the_event_loop(tmp_path: Path) -> None:
+async def test_watchdog_is_fed_from_the_event_loop(tmp_path: Path) -> None:
     path = str(tmp_path / "notify")
     env = {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "40000", "WATCHDOG_PID": str(os.getpid())}
 
@@ -93,6 +93,6 @@ def test_watchdog_is_fed_from_the_event_loop(tmp_path: Path) -> None:
                 return pings
 
     with listener(path) as sock:
-        pings = asyncio.run(main(sock))
+        pings = await main(sock)
     assert len(pings) >= 3
     assert set(pings) == {b"WATCHDOG=1"}

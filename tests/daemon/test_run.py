@@ -9,6 +9,7 @@ and comes back while the other bus goes on.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import signal
@@ -16,6 +17,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from .conftest import free_port, jsonl_records, wait_for
@@ -54,6 +56,8 @@ def metric_values(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], fl
     return out
 
 
+# Real time: two 10 s schedule slots, a reload and a stop (about 25 s alone).
+@pytest.mark.timeout(180)
 def test_readings_on_schedule_notify_health_metrics_reload_and_stop(simulators, daemon) -> None:
     pty = simulators("--profile", "iskra-mt174", "--count", "2", "--pty")
     tcp = simulators("--profile", "lg-zmd", "--tcp", "127.0.0.1:0")
@@ -83,7 +87,7 @@ def test_readings_on_schedule_notify_health_metrics_reload_and_stop(simulators, 
     assert {r["bus"] for r in records} == {"pty-bus", "tcp-bus"}
     assert {r["meter_name"] for r in records} == {"flat-1", "flat-2", "shop"}
     # The SQLite sink got the same readings, each once.
-    with sqlite3.connect(d.state / "readings.sqlite") as db:
+    with contextlib.closing(sqlite3.connect(d.state / "readings.sqlite")) as db:
         keys = {row[0] for row in db.execute("SELECT key FROM readings")}
     assert {r["key"] for r in records[:20]} <= keys
 

@@ -11,7 +11,7 @@ from poller.delivery import SpoolDispatcher
 from poller.spool import Spool
 
 from ..delivery.helpers import FatalSink
-from ..sinks.helpers import batch, run
+from ..sinks.helpers import batch
 from ..spool.helpers import NO_WAIT, ScriptedSink
 
 
@@ -26,7 +26,7 @@ def test_an_empty_state_is_healthy_and_says_so(tmp_path: Path) -> None:
     assert b"iec_poller_sink_failed" in state.metrics.exposition()
 
 
-def test_a_failed_sink_is_reported_with_its_reason(tmp_path: Path) -> None:
+async def test_a_failed_sink_is_reported_with_its_reason(tmp_path: Path) -> None:
     async def main() -> tuple[DaemonState, bytes, dict[str, object], str]:
         async with Spool(tmp_path) as spool:
             state = DaemonState(spool=spool)
@@ -46,7 +46,7 @@ def test_a_failed_sink_is_reported_with_its_reason(tmp_path: Path) -> None:
             await working.stop()
             return state, exposition, health.body, summary
 
-    state, exposition, body, summary = run(main())
+    state, exposition, body, summary = await main()
     sinks = {s["name"]: s for s in body["sinks"]}  # type: ignore[attr-defined]
     assert sinks["scripted"]["failed"] == "SinkFatalError: login refused for user reader"
     assert sinks["fine"]["failed"] is None

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from poller.daemon._http import Health, StatusServer
 from poller.daemon._metrics import Metrics, Sample
 
-from ..engine.helpers import rig, run, settings, spec
+from ..engine.helpers import rig, settings, spec
 
 
 def fetch(url: str) -> tuple[int, str, str]:
@@ -31,7 +31,7 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return out
 
 
-def test_metrics_from_a_bus_with_a_silent_meter_and_health_codes() -> None:
+async def test_metrics_from_a_bus_with_a_silent_meter_and_health_codes() -> None:
     good = spec("lg-zmd", "31002781")
     silent = spec("lg-zmd", "31002782", faults={"silent": True})
     metrics = Metrics()
@@ -67,7 +67,7 @@ def test_metrics_from_a_bus_with_a_silent_meter_and_health_codes() -> None:
             await server.stop()
         return pages, batches
 
-    pages, batches = run(main())
+    pages, batches = await main()
     assert [b.ok for b in batches] == [True, False]
     status, content_type, text = pages[0]
     assert status == 200
@@ -97,7 +97,7 @@ def test_metrics_from_a_bus_with_a_silent_meter_and_health_codes() -> None:
     assert pages[3][0] == 404
 
 
-def test_status_server_binds_where_told() -> None:
+async def test_status_server_binds_where_told() -> None:
     async def main() -> tuple[str, int]:
         server = StatusServer("127.0.0.1", 0, health=lambda: Health(True, {}), metrics=Metrics())
         await server.start()
@@ -106,12 +106,12 @@ def test_status_server_binds_where_told() -> None:
         finally:
             await server.stop()
 
-    host, port = run(main())
+    host, port = await main()
     assert host == "127.0.0.1"
     assert port > 0
 
 
-def test_bad_requests_get_clear_answers() -> None:
+async def test_bad_requests_get_clear_answers() -> None:
     import socket
 
     async def main() -> list[bytes]:
@@ -141,7 +141,7 @@ def test_bad_requests_get_clear_answers() -> None:
         finally:
             await server.stop()
 
-    answers = run(main())
+    answers = await main()
     assert answers[0].startswith(b"HTTP/1.1 405 ")
     assert answers[1].startswith(b"HTTP/1.1 200 OK\r\n")
     assert b"Content-Type: application/json" in answers[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import sqlite3
@@ -17,7 +18,7 @@ from poller.sinks import Sink, SinkContext, SinkSettings, WriteResult, build_sin
 from poller.spool import Spool
 from poller.util import Backoff
 
-from ..sinks.helpers import batch, run
+from ..sinks.helpers import batch
 from ..spool.helpers import NO_WAIT, ScriptedSettings, ScriptedSink, keys
 
 
@@ -31,7 +32,7 @@ def all_keys(batches: list[ReadingBatch]) -> list[str]:
     return [r.key for b in batches for r in b.readings]
 
 
-def test_a_sink_down_for_a_while_gets_everything_in_order(tmp_path: Path) -> None:
+async def test_a_sink_down_for_a_while_gets_everything_in_order(tmp_path: Path) -> None:
     sink = ScriptedSink(raise_for=5, retry_for=3, half_retry_for=2)
     originals = [batch(i, size=4) for i in range(20)]
 
@@ -45,7 +46,7 @@ def test_a_sink_down_for_a_while_gets_everything_in_order(tmp_path: Path) -> Non
                 failures = dispatcher.failures
             return spool.stats(), failures
 
-    stats, failures = run(main())
+    stats, failures = await main()
     assert keys(sink.stored) == all_keys(originals)  # all of them, once, in order
     assert failures == 0
     assert sink.closed
@@ -55,7 +56,7 @@ def test_a_sink_down_for_a_while_gets_everything_in_order(tmp_path: Path) -> Non
     assert stats.batches == 0  # delivered everywhere: deleted
 
 
-def test_retries_back_off_exponentially(tmp_path: Path) -> None:
+async def test_retries_back_off_exponentially(tmp_path: Path) -> None:
     sink = ScriptedSink(raise_for=4)
     backoff = Backoff(initial=0.001, factor=2.0, maximum=0.004, jitter=0.0)
 
@@ -66,14 +67,14 @@ def test_retries_back_off_exponentially(tmp_path: Path) -> None:
                 await SpoolDispatcher(spool, sink, backoff=backoff).drain()
         return logs
 
-    logs = run(main())
+    logs = await main()
     waits = [e["retry_in"] for e in logs if e["event"] == "sink write failed; retrying"]
     assert waits == [0.001, 0.002, 0.004, 0.004]
     assert any(e["event"] == "sink recovered" for e in logs)
     assert len(sink.stored) == 3
 
 
-def test_a_rejected_reading_is_kept_aside_and_the_rest_delivered(tmp_path: Path) -> None:
+async def test_a_rejected_reading_is_kept_aside_and_the_rest_delivered(tmp_path: Path) -> None:
     bad = batch(3).readings[1]
     sink = ScriptedSink(reject=lambda r: "value out of range" if r.key == bad.key else None)
     originals = [batch(i) for i in range(6)]
@@ -85,7 +86,7 @@ def test_a_rejected_reading_is_kept_aside_and_the_rest_delivered(tmp_path: Path)
             await SpoolDispatcher(spool, sink, backoff=NO_WAIT).drain()
             return await spool.rejected(), spool.stats()
 
-    rejected, stats = run(main())
+    rejected, stats = await main()
     assert keys(sink.stored) == [k for k in all_keys(originals) if k != bad.key]
     assert [(r.sink_id, r.key, r.reason) for r in rejected] == [
         ("scripted", bad.key, "value out of range")
@@ -124,7 +125,7 @@ class StoresThenFails:
 def count_stored(kind: str, state: Path) -> tuple[int, int]:
     """(rows, distinct keys) at the destination."""
     if kind == "sqlite":
-        with sqlite3.connect(state / "readings.sqlite") as db:
+        with contextlib.closing(sqlite3.connect(state / "readings.sqlite")) as db:
             return db.execute("SELECT count(*), count(DISTINCT key) FROM readings").fetchone()
     lines = (state / f"readings.{kind}").read_text().splitlines()
     if kind == "csv":
@@ -133,7 +134,7 @@ def count_stored(kind: str, state: Path) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "jsonl", "csv"])
-def test_a_replayed_batch_is_stored_once(tmp_path: Path, kind: str) -> None:
+async def test_a_replayed_batch_is_stored_once(tmp_path: Path, kind: str) -> None:
     originals = [batch(i, size=5) for i in range(4)]
 
     async def main():
@@ -145,11 +146,11 @@ def test_a_replayed_batch_is_stored_once(tmp_path: Path, kind: str) -> None:
             async with SpoolDispatcher(spool, sink, backoff=NO_WAIT):
                 await until_delivered(spool, kind)
 
-    run(main())
+    await main()
     assert count_stored(kind, tmp_path) == (20, 20)
 
 
-def test_a_sink_that_miscounts_is_retried_not_trusted(tmp_path: Path) -> None:
+async def test_a_sink_that_miscounts_is_retried_not_trusted(tmp_path: Path) -> None:
     class Miscounting(ScriptedSink):
         async def write(self, batch: ReadingBatch) -> WriteResult:
             result = await super().write(batch)
@@ -164,12 +165,12 @@ def test_a_sink_that_miscounts_is_retried_not_trusted(tmp_path: Path) -> None:
             await spool.put(batch(0))
             await SpoolDispatcher(spool, sink, backoff=NO_WAIT).drain()
 
-    run(main())
+    await main()
     assert len(sink.writes) == 2
     assert len(sink.stored) == 6
 
 
-def test_filters_and_names_are_applied_before_the_sink(tmp_path: Path) -> None:
+async def test_filters_and_names_are_applied_before_the_sink(tmp_path: Path) -> None:
     config = ScriptedSettings(meters=("11111111", "kitchen"), registers=("1.8.0", "1-0:2.8.0*255"))
     sink = ScriptedSink(config=config)
 
@@ -181,7 +182,7 @@ def test_filters_and_names_are_applied_before_the_sink(tmp_path: Path) -> None:
             await SpoolDispatcher(spool, sink, backoff=NO_WAIT).drain()
             return spool.stats()
 
-    stats = run(main())
+    stats = await main()
     # Meter by address or by name; register by address or OBIS; 0.9.1 is filtered out.
     assert [(r.meter, r.address) for r in sink.stored] == [
         ("11111111", "1.8.0"),
@@ -190,7 +191,7 @@ def test_filters_and_names_are_applied_before_the_sink(tmp_path: Path) -> None:
     assert stats.sinks["scripted"].counters.skipped_batches == 2
 
 
-def test_the_kitchen_meter_is_selected_by_its_name(tmp_path: Path) -> None:
+async def test_the_kitchen_meter_is_selected_by_its_name(tmp_path: Path) -> None:
     config = ScriptedSettings(meters=("kitchen",))
     sink = ScriptedSink(config=config)
     plain = batch(0, meter="33333333")
@@ -205,11 +206,11 @@ def test_the_kitchen_meter_is_selected_by_its_name(tmp_path: Path) -> None:
             await spool.put(named)
             await SpoolDispatcher(spool, sink, backoff=NO_WAIT).drain()
 
-    run(main())
+    await main()
     assert len(sink.stored) == 3
 
 
-def test_stop_leaves_the_backlog_in_the_spool(tmp_path: Path) -> None:
+async def test_stop_leaves_the_backlog_in_the_spool(tmp_path: Path) -> None:
     sink = ScriptedSink(raise_for=10**6)
     slow = Backoff(initial=30.0, maximum=30.0, jitter=0.0)
 
@@ -224,13 +225,15 @@ def test_stop_leaves_the_backlog_in_the_spool(tmp_path: Path) -> None:
             took = asyncio.get_running_loop().time() - started
             return took, spool.stats()
 
-    took, stats = run(main())
+    took, stats = await main()
     assert took < 1.0
     assert sink.closed
     assert stats.sinks["scripted"].depth_batches == 1
 
 
-def test_a_bus_engine_feeding_the_spool_delivers_every_reading_to_sqlite(tmp_path: Path) -> None:
+async def test_a_bus_engine_feeding_the_spool_delivers_every_reading_to_sqlite(
+    tmp_path: Path,
+) -> None:
     from poller.simulator import get_profile
 
     from ..engine.helpers import read_all, rig
@@ -256,11 +259,11 @@ def test_a_bus_engine_feeding_the_spool_delivers_every_reading_to_sqlite(tmp_pat
                 await until_delivered(spool, "sqlite")
             return batches, spool.stats()
 
-    batches, stats = run(main())
+    batches, stats = await main()
     assert all(b.ok for b in batches)
     assert len(batches) == 12
     expected = {r.key for b in batches for r in b.readings}
-    with sqlite3.connect(tmp_path / "readings.sqlite") as db:
+    with contextlib.closing(sqlite3.connect(tmp_path / "readings.sqlite")) as db:
         stored = {k for (k,) in db.execute("SELECT key FROM readings")}
     assert stored == expected
     assert len(expected) > 12 * 5

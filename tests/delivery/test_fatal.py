@@ -16,12 +16,12 @@ from poller.sinks.postgresql import PostgresSettings, PostgresSink
 from poller.spool import Spool
 from tests import services
 
-from ..sinks.helpers import batch, run
+from ..sinks.helpers import batch
 from ..spool.helpers import NO_WAIT, ScriptedSink, keys
 from .helpers import FatalSink
 
 
-def test_a_fatal_connect_stops_the_dispatcher_and_keeps_the_batches(tmp_path: Path) -> None:
+async def test_a_fatal_connect_stops_the_dispatcher_and_keeps_the_batches(tmp_path: Path) -> None:
     failing = FatalSink()
     working = ScriptedSink()
     originals = [batch(i) for i in range(3)]
@@ -44,7 +44,7 @@ def test_a_fatal_connect_stops_the_dispatcher_and_keeps_the_batches(tmp_path: Pa
             assert any(e["log_level"] == "error" for e in logs)
             return failed, failing.connects, pending, spool.pending("scripted")
 
-    failed, connects, pending_then, pending_now = run(main())
+    failed, connects, pending_then, pending_now = await main()
     assert failed == "SinkFatalError: login refused for user reader"
     assert connects == 1  # not retried
     assert failing.closed
@@ -53,7 +53,7 @@ def test_a_fatal_connect_stops_the_dispatcher_and_keeps_the_batches(tmp_path: Pa
     assert keys(working.stored) == keys([r for b in originals for r in b.readings])
 
 
-def test_a_fatal_result_keeps_the_batch_and_drain_returns(tmp_path: Path) -> None:
+async def test_a_fatal_result_keeps_the_batch_and_drain_returns(tmp_path: Path) -> None:
     failing = FatalSink(on_connect=False, accept_first=1)
 
     async def main() -> tuple[SpoolDispatcher, bool, int]:
@@ -64,7 +64,7 @@ def test_a_fatal_result_keeps_the_batch_and_drain_returns(tmp_path: Path) -> Non
             await dispatcher.drain()  # returns: the sink stopped, nothing more to try
             return dispatcher, spool.pending("scripted"), len(await spool.fetch("scripted"))
 
-    dispatcher, pending, waiting = run(main())
+    dispatcher, pending, waiting = await main()
     assert dispatcher.failed == "HTTP 403 Forbidden"
     assert dispatcher.failures == 1
     assert len(failing.writes) == 1  # not retried
@@ -72,7 +72,7 @@ def test_a_fatal_result_keeps_the_batch_and_drain_returns(tmp_path: Path) -> Non
     assert waiting == 2  # the cursor did not move past the batch
 
 
-def test_starting_again_clears_the_failure(tmp_path: Path) -> None:
+async def test_starting_again_clears_the_failure(tmp_path: Path) -> None:
     failing = FatalSink()
 
     async def main() -> list[str | None]:
@@ -88,7 +88,7 @@ def test_starting_again_clears_the_failure(tmp_path: Path) -> None:
             await dispatcher.stop()
             return seen
 
-    seen = run(main())
+    seen = await main()
     assert seen[0] is not None
     assert seen[1] is None
 
@@ -96,7 +96,7 @@ def test_starting_again_clears_the_failure(tmp_path: Path) -> None:
 # --- against the real services --------------------------------------------------------
 
 
-def test_postgresql_with_an_unknown_role_stops_until_the_configuration_is_fixed(
+async def test_postgresql_with_an_unknown_role_stops_until_the_configuration_is_fixed(
     tmp_path: Path, postgres_dsn: str, pg_schema: str
 ) -> None:
     host, port = services.POSTGRES
@@ -126,7 +126,7 @@ def test_postgresql_with_an_unknown_role_stops_until_the_configuration_is_fixed(
                 await conn.close()
             return failed, pending, int(count)
 
-    failed, pending, count = run(main())
+    failed, pending, count = await main()
     assert failed is not None
     assert "28000" in failed
     assert "s3cr3tPW" not in failed
@@ -134,7 +134,7 @@ def test_postgresql_with_an_unknown_role_stops_until_the_configuration_is_fixed(
     assert count == sum(len(b.readings) for b in originals)
 
 
-def test_http_401_stops_until_the_token_is_fixed(tmp_path: Path) -> None:
+async def test_http_401_stops_until_the_token_is_fixed(tmp_path: Path) -> None:
     good = "Bearer g00d-t0ken"
     context = SinkContext(state_dir=tmp_path)
     originals = [batch(i) for i in range(3)]
@@ -162,7 +162,7 @@ def test_http_401_stops_until_the_token_is_fixed(tmp_path: Path) -> None:
                 await fixed.stop()
                 return failed, pending, spool.pending("http")
 
-        failed, pending_then, pending_now = run(main())
+        failed, pending_then, pending_now = await main()
         requests = list(server.requests)
     assert failed is not None
     assert failed.startswith("HTTP 401")

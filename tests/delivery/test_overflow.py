@@ -10,10 +10,12 @@ import pytest
 from poller.delivery import SpoolBackloggedError, SpoolWriter
 from poller.spool import Retention, Spool
 
-from ..sinks.helpers import batch, run
+from ..sinks.helpers import batch
 
 
-def test_batches_wait_in_memory_while_the_spool_is_full_then_go_in_order(tmp_path: Path) -> None:
+async def test_batches_wait_in_memory_while_the_spool_is_full_then_go_in_order(
+    tmp_path: Path,
+) -> None:
     # SQLite answers a file at its page cap exactly as a full disk (SQLITE_FULL).
     retention = Retention(max_bytes=10**9, max_file_bytes=64 * 1024)
 
@@ -44,7 +46,7 @@ def test_batches_wait_in_memory_while_the_spool_is_full_then_go_in_order(tmp_pat
             await writer.close()
             return sent, full_at, waiting, delivered, writer
 
-    sent, full_at, waiting, delivered, writer = run(main())
+    sent, full_at, waiting, delivered, writer = await main()
     assert full_at > 1
     assert waiting == 6
     assert delivered == [batch(i, size=30) for i in range(sent)]
@@ -52,7 +54,9 @@ def test_batches_wait_in_memory_while_the_spool_is_full_then_go_in_order(tmp_pat
     assert writer.dropped_batches == 0
 
 
-def test_memory_is_bounded_and_the_oldest_waiting_are_dropped_and_counted(tmp_path: Path) -> None:
+async def test_memory_is_bounded_and_the_oldest_waiting_are_dropped_and_counted(
+    tmp_path: Path,
+) -> None:
     async def main():
         spool = Spool(tmp_path)  # never opened: every put fails, as on a dead disk
         writer = SpoolWriter(spool, max_batches=3, retry_interval=3600)
@@ -62,7 +66,7 @@ def test_memory_is_bounded_and_the_oldest_waiting_are_dropped_and_counted(tmp_pa
         await writer.close()
         return writer
 
-    writer = run(main())
+    writer = await main()
     assert writer.depth == 3
     assert writer.dropped_batches == 2
     assert writer.dropped_readings == 6

@@ -1,24 +1,17 @@
-"""Building engines on simulated buses, and running them from sync tests."""
+"""Building engines on simulated buses for the engine tests."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from poller.engine import BusEngine, EngineOptions, MeterSettings
 from poller.readings import ReadingBatch
 from poller.simulator import Faults, ManualClock, MeterSpec, Quirks, SimulatedMeter, get_profile
 
 from .simport import METER_TZ, SimPort, sim_bus, wall_clock
-
-T = TypeVar("T")
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    """pytest-asyncio is not installed: each async test body runs in its own loop."""
-    return asyncio.run(coro)
 
 
 def spec(profile: str, address: str | None = None, **changes: Any) -> MeterSpec:

@@ -10,7 +10,7 @@ from poller.engine import Backoff, MeterState
 from poller.protocol import Password, SessionMode
 from poller.simulator import get_profile
 
-from .helpers import read_all, rig, run, settings, spec
+from .helpers import read_all, rig, settings, spec
 
 FAST_RETRY = Backoff(initial=0.0, factor=1.0, maximum=0.0)
 
@@ -23,7 +23,7 @@ def request(address: str) -> bytes:
     return f"/?{address}!\r\n".encode()
 
 
-def test_a_bus_of_32_meters_is_read_in_turn() -> None:
+async def test_a_bus_of_32_meters_is_read_in_turn() -> None:
     meters = zmds(32)
 
     async def main():
@@ -32,7 +32,7 @@ def test_a_bus_of_32_meters_is_read_in_turn() -> None:
             batches = await read_all(r)
         return r, batches
 
-    r, batches = run(main())
+    r, batches = await main()
     assert [b.meter for b in batches] == [m.address for m in meters]
     assert all(b.ok for b in batches), [b.error for b in batches if not b.ok]
     requests = [data for _, data in r.port.writes if data.startswith(b"/?")]
@@ -41,7 +41,7 @@ def test_a_bus_of_32_meters_is_read_in_turn() -> None:
     assert r.clock.now() < 32 * 2.3
 
 
-def test_a_silent_meter_costs_only_its_timeouts_and_retries() -> None:
+async def test_a_silent_meter_costs_only_its_timeouts_and_retries() -> None:
     meters = zmds(4)
     meters[1] = spec("lg-zmd", "99999999", faults={"silent": True})
     configs = [settings(m, retries=1, backoff=FAST_RETRY) for m in meters]
@@ -53,7 +53,7 @@ def test_a_silent_meter_costs_only_its_timeouts_and_retries() -> None:
                 batches = await read_all(r)
         return r, batches, logs
 
-    r, batches, logs = run(main())
+    r, batches, logs = await main()
     assert [b.ok for b in batches] == [True, False, True, True]
     assert "no identification" in (batches[1].error or "")
     starts = [e["meter"] for e in logs if e["event"] == "session start"]
@@ -67,7 +67,7 @@ def test_a_silent_meter_costs_only_its_timeouts_and_retries() -> None:
     assert r.engine.status("99999999").state is MeterState.FAILING
 
 
-def test_a_dead_meter_becomes_unreachable_and_is_probed_later() -> None:
+async def test_a_dead_meter_becomes_unreachable_and_is_probed_later() -> None:
     dead = spec("lg-zmd", "99999999", faults={"silent": True})
     alive = get_profile("lg-zmd")
     configs = [settings(m, retries=1, backoff=FAST_RETRY) for m in (dead, alive)]
@@ -86,7 +86,7 @@ def test_a_dead_meter_becomes_unreachable_and_is_probed_later() -> None:
             after = [d for _, d in r.port.writes].count(request(dead.address))
         return status, batches, cycle3, after, probe
 
-    status, batches, cycle3, after, probe = run(main())
+    status, batches, cycle3, after, probe = await main()
     assert status.state is MeterState.UNREACHABLE
     assert status.consecutive_failures == 3
     assert "unreachable" in (batches[0].error or "")
@@ -97,7 +97,7 @@ def test_a_dead_meter_becomes_unreachable_and_is_probed_later() -> None:
     assert probe[1].ok
 
 
-def test_wrong_password_is_reported_b0_sent_and_the_next_meter_is_fine() -> None:
+async def test_wrong_password_is_reported_b0_sent_and_the_next_meter_is_fine() -> None:
     lzqj = get_profile("emh-lzqj")
     zmd = get_profile("lg-zmd")
     configs = [
@@ -112,7 +112,7 @@ def test_wrong_password_is_reported_b0_sent_and_the_next_meter_is_fine() -> None
             batches = await read_all(r)
         return r, batches
 
-    r, batches = run(main())
+    r, batches = await main()
     assert not batches[0].ok
     assert "password refused" in (batches[0].error or "")
     assert "WRONG123" not in (batches[0].error or "")
@@ -124,7 +124,7 @@ def test_wrong_password_is_reported_b0_sent_and_the_next_meter_is_fine() -> None
     assert batches[1].ok
 
 
-def test_a_port_that_vanishes_and_comes_back() -> None:
+async def test_a_port_that_vanishes_and_comes_back() -> None:
     meters = zmds(4)
 
     async def main():
@@ -134,7 +134,7 @@ def test_a_port_that_vanishes_and_comes_back() -> None:
                 batches = await read_all(r)
         return r, batches, logs
 
-    r, batches, logs = run(main())
+    r, batches, logs = await main()
     assert all(b.ok for b in batches), [b.error for b in batches]
     assert r.port.opens == 2
     events = [e["event"] for e in logs]
@@ -146,7 +146,7 @@ def test_a_port_that_vanishes_and_comes_back() -> None:
     assert r.engine.status(meters[2].address).consecutive_failures == 0
 
 
-def test_a_meter_announcing_a_rate_it_cannot_do_falls_back() -> None:
+async def test_a_meter_announcing_a_rate_it_cannot_do_falls_back() -> None:
     meter = spec("lg-zmd", quirks={"announced_baud_char": "6"})  # says 19200, does 9600
 
     async def main():
@@ -158,7 +158,7 @@ def test_a_meter_announcing_a_rate_it_cannot_do_falls_back() -> None:
             sessions_total = sum(1 for _, d in r.port.writes if d.startswith(b"/?"))
         return r, first, second, sessions_first, sessions_total
 
-    r, first, second, sessions_first, sessions_total = run(main())
+    r, first, second, sessions_first, sessions_total = await main()
     assert first.ok, first.error
     assert first.baud == 9600
     assert r.engine.status(meter.address).max_baud == 9600
@@ -169,7 +169,7 @@ def test_a_meter_announcing_a_rate_it_cannot_do_falls_back() -> None:
     assert sessions_total - sessions_first == 1
 
 
-def test_abort_during_a_programming_session_sends_b0() -> None:
+async def test_abort_during_a_programming_session_sends_b0() -> None:
     lzqj = get_profile("emh-lzqj")
     config = settings(lzqj, mode=SessionMode.PROGRAMMING, password=Password("00000000"),
                       profiles=("P.01",))  # fmt: skip
@@ -183,7 +183,7 @@ def test_abort_during_a_programming_session_sends_b0() -> None:
         await r.engine.stop(graceful=False)
         return r, await future
 
-    r, batch = run(main())
+    r, batch = await main()
     assert not batch.ok
     assert "aborted" in (batch.error or "")
     assert r.port.writes[-1][1] == b"\x01B0\x03q"

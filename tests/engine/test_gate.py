@@ -41,11 +41,7 @@ async def _sessions(gate: SessionGate, clock: SteppingClock, n: int) -> tuple[li
     return log, peak
 
 
-def test_an_on_time_loop_admits_every_session_at_once() -> None:
-    asyncio.run(_test_an_on_time_loop_admits_every_session_at_once())
-
-
-async def _test_an_on_time_loop_admits_every_session_at_once() -> None:
+async def test_an_on_time_loop_admits_every_session_at_once() -> None:
     gate = SessionGate(max_lag=0.005)
     log, peak = await _sessions(gate, SteppingClock(step=0.0), 4)
     assert peak == 4
@@ -53,11 +49,7 @@ async def _test_an_on_time_loop_admits_every_session_at_once() -> None:
     assert log[:4] == ["start 0", "start 1", "start 2", "start 3"]
 
 
-def test_a_late_loop_runs_sessions_one_after_the_other() -> None:
-    asyncio.run(_test_a_late_loop_runs_sessions_one_after_the_other())
-
-
-async def _test_a_late_loop_runs_sessions_one_after_the_other() -> None:
+async def test_a_late_loop_runs_sessions_one_after_the_other() -> None:
     gate = SessionGate(max_lag=0.005)
     log, peak = await _sessions(gate, SteppingClock(step=0.01), 3)
     assert peak == 1
@@ -67,22 +59,14 @@ async def _test_a_late_loop_runs_sessions_one_after_the_other() -> None:
     assert gate.running == 0
 
 
-def test_a_session_starts_even_when_late_if_none_is_running() -> None:
-    asyncio.run(_test_a_session_starts_even_when_late_if_none_is_running())
-
-
-async def _test_a_session_starts_even_when_late_if_none_is_running() -> None:
+async def test_a_session_starts_even_when_late_if_none_is_running() -> None:
     gate = SessionGate(max_lag=0.005)
     async with gate.session(SteppingClock(step=1.0)):
         assert gate.running == 1
     assert gate.deferred == 0
 
 
-def test_a_waiter_cancelled_while_deferred_strands_no_one() -> None:
-    asyncio.run(_test_a_waiter_cancelled_while_deferred_strands_no_one())
-
-
-async def _test_a_waiter_cancelled_while_deferred_strands_no_one() -> None:
+async def test_a_waiter_cancelled_while_deferred_strands_no_one() -> None:
     gate = SessionGate(max_lag=0.005)
     clock = SteppingClock(step=0.01)
     first_in = asyncio.Event()

@@ -21,7 +21,7 @@ from poller.protocol import (
 )
 from poller.simulator import ManualClock, get_profile
 
-from .helpers import read_all, rig, run, settings, spec
+from .helpers import read_all, rig, settings, spec
 from .simport import METER_TZ
 
 LZQJ = get_profile("emh-lzqj")
@@ -42,7 +42,7 @@ def assert_contiguous(times):
     assert all(b - a == QUARTER for a, b in itertools.pairwise(times))
 
 
-def test_a_load_profile_read_in_two_parts_joins_without_gap_or_overlap() -> None:
+async def test_a_load_profile_read_in_two_parts_joins_without_gap_or_overlap() -> None:
     async def main():
         r = rig([LZQJ], [profile_settings()])
         async with r.engine:
@@ -52,7 +52,7 @@ def test_a_load_profile_read_in_two_parts_joins_without_gap_or_overlap() -> None
             cursor = await r.engine.cursors.get(LZQJ.address, "P.01")
         return r, first, second, cursor
 
-    r, first, second, cursor = run(main())
+    r, first, second, cursor = await main()
     a, b = p01_times(first), p01_times(second)
     assert len(a) == 96  # the first read backfills a day
     assert len(b) == 4  # an hour later: four new quarter hours
@@ -63,7 +63,7 @@ def test_a_load_profile_read_in_two_parts_joins_without_gap_or_overlap() -> None
     assert b"P.01(02603021101;)" in requests[1]
 
 
-def test_a_backlog_is_read_in_spans_that_join() -> None:
+async def test_a_backlog_is_read_in_spans_that_join() -> None:
     config = profile_settings(profile_max_span=dt.timedelta(hours=12))
 
     async def main():
@@ -73,14 +73,14 @@ def test_a_backlog_is_read_in_spans_that_join() -> None:
             second = await r.engine.submit(LZQJ.address, ReadKind.PROFILE)
         return first, second
 
-    first, second = run(main())
+    first, second = await main()
     a, b = p01_times(first), p01_times(second)
     assert len(a) == 48
     assert len(a) + len(b) == 96
     assert_contiguous(a + b)
 
 
-def test_the_cursor_moves_only_after_the_batch_was_handed_over() -> None:
+async def test_the_cursor_moves_only_after_the_batch_was_handed_over() -> None:
     calls = []
 
     async def flaky_sink(batch):
@@ -95,7 +95,7 @@ def test_the_cursor_moves_only_after_the_batch_was_handed_over() -> None:
             second = await r.engine.submit(LZQJ.address, ReadKind.PROFILE)
         return first, second
 
-    first, second = run(main())
+    first, second = await main()
     assert p01_times(first)[0] == p01_times(second)[0]  # read again, nothing skipped
     assert p01_times(second)[-1] == p01_times(first)[-1]
 
@@ -135,16 +135,16 @@ class DribblePort:
     async def reset_input(self) -> None: ...
 
 
-def test_a_dribbling_meter_cannot_hold_the_bus_past_the_session_deadline() -> None:
+async def test_a_dribbling_meter_cannot_hold_the_bus_past_the_session_deadline() -> None:
     port = DribblePort()
     session = ClientSession(SessionConfig(address="1"))
-    outcome = run(run_session(port, session, deadline=10.0))
+    outcome = await run_session(port, session, deadline=10.0)
     assert isinstance(outcome, Failed)
     assert "deadline" in str(outcome.error)
     assert port.clock.now() <= 10.0 + 1e-9
 
 
-def test_no_password_in_any_log_line_even_with_an_echo() -> None:
+async def test_no_password_in_any_log_line_even_with_an_echo() -> None:
     secret = "SECRET99"
     meter = dataclasses.replace(LZQJ, quirks=dataclasses.replace(LZQJ.quirks, echo=True))
     config = settings(meter, mode=SessionMode.PROGRAMMING, password=Password(secret),
@@ -157,7 +157,7 @@ def test_no_password_in_any_log_line_even_with_an_echo() -> None:
                 batch = await r.engine.submit(meter.address)
         return batch, logs
 
-    batch, logs = run(main())
+    batch, logs = await main()
     assert not batch.ok
     frames = [e for e in logs if e["event"] == "flight recorder"]
     assert any("P1" in e["text"] and "***" in e["text"] for e in frames)
@@ -180,7 +180,7 @@ def test_the_recorder_masks_the_bracket_and_the_bcc() -> None:
     assert len(recorder) == 4
 
 
-def test_bus_efficiency_of_eight_mode_c_meters() -> None:
+async def test_bus_efficiency_of_eight_mode_c_meters() -> None:
     meters = [get_profile("lg-zmd").with_address(str(20_000_000 + i), seed=i) for i in range(8)]
 
     async def main():
@@ -190,7 +190,7 @@ def test_bus_efficiency_of_eight_mode_c_meters() -> None:
             batches = await read_all(r)
             return r, batches, r.clock.now() - start
 
-    r, batches, cycle = run(main())
+    r, batches, cycle = await main()
     assert all(b.ok for b in batches)
     wire = sum(wire_time(len(e.data), e.line.baud) for e in r.port.bus.log)
     # Per session: the meter's tr before its ident and before its readout, ours before
@@ -202,7 +202,7 @@ def test_bus_efficiency_of_eight_mode_c_meters() -> None:
     assert efficiency > 0.99
 
 
-def test_mode_settings_pass_through_to_the_session() -> None:
+async def test_mode_settings_pass_through_to_the_session() -> None:
     meter = spec("lg-zmd")
     config = settings(meter, max_baud=4800, wake_up=True)
 
@@ -211,7 +211,7 @@ def test_mode_settings_pass_through_to_the_session() -> None:
         async with r.engine:
             return await r.engine.submit(meter.address), r
 
-    batch, r = run(main())
+    batch, r = await main()
     assert batch.ok, batch.error
     assert r.port.writes[0][1] == b"\x00" * 66  # the wake-up NULs come first
     assert batch.baud == 300  # asked for 4800; a standard meter stays at 300 and it works
@@ -219,7 +219,7 @@ def test_mode_settings_pass_through_to_the_session() -> None:
     assert len(r.batches) == 1
 
 
-def test_cursors_in_a_file_survive_a_restart(tmp_path: Path) -> None:
+async def test_cursors_in_a_file_survive_a_restart(tmp_path: Path) -> None:
     async def main():
         path = tmp_path / "cursors.sqlite"
         first = SqliteCursorStore(path)
@@ -234,7 +234,7 @@ def test_cursors_in_a_file_survive_a_restart(tmp_path: Path) -> None:
         finally:
             again.close()
 
-    p01, p98 = run(main())
+    p01, p98 = await main()
     assert p01 == dt.datetime(2026, 3, 2, 10, 0, tzinfo=METER_TZ)
     assert p01.utcoffset() == dt.timedelta(hours=1)
     assert p98 is None

@@ -91,6 +91,8 @@ def test_dockerfile_runs_unprivileged_with_a_healthcheck() -> None:
         assert line != "config", "the image copies config/example.yaml"
 
 
+# A pip install into a fresh prefix: its own 600 s limit on the install comes first.
+@pytest.mark.timeout(660)
 def test_install_step_gives_a_working_command(tmp_path: Path) -> None:
     """What the image's build stage does, from a clean copy of the tree."""
     source = tmp_path / "src"

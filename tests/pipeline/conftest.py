@@ -6,9 +6,8 @@ A service that cannot be reached makes its tests skip with a notice (fail under
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
@@ -26,19 +25,15 @@ def default_structlog() -> Iterator[None]:
 
 
 @pytest.fixture
-def pg_schema(postgres_dsn: str) -> Iterator[str]:
+async def pg_schema(postgres_dsn: str) -> AsyncIterator[str]:
     """A schema of the test's own, dropped after it."""
     schema = f"iec_pipe_{uuid.uuid4().hex[:10]}"
     yield schema
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(postgres_dsn)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await conn.close()
-
-    asyncio.run(drop())
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,7 @@ from poller.sinks import Sink, SinkContext, build_sink, record_for, sink_config_
 from poller.sinks.console import format_reading
 from poller.spool import Spool, SpoolStats
 from tests import services
+from tests.quiet import mqtt_flushed
 
 from .helpers import Poller, assert_each_once, delivered, dispatcher, until
 
@@ -60,9 +61,9 @@ def check_stats(stats: SpoolStats, sink_id: str, readings: int) -> None:
     assert stats.batches == 0  # every sink had every batch: the spool is empty
 
 
-def test_sqlite(tmp_path: Path) -> None:
+async def test_sqlite(tmp_path: Path) -> None:
     sink = make_sink(tmp_path, type="sqlite", path="out/readings.sqlite")
-    poller, stats = asyncio.run(pipeline(tmp_path, sink))
+    poller, stats = await pipeline(tmp_path, sink)
     with contextlib.closing(sqlite3.connect(tmp_path / "out/readings.sqlite")) as db:
         rows = db.execute("SELECT key, value, unit, meter_time FROM readings").fetchall()
     produced = poller.readings()
@@ -72,9 +73,9 @@ def test_sqlite(tmp_path: Path) -> None:
     check_stats(stats, "sqlite", count)
 
 
-def test_jsonl_records_are_the_products_records(tmp_path: Path) -> None:
+async def test_jsonl_records_are_the_products_records(tmp_path: Path) -> None:
     sink = make_sink(tmp_path, type="jsonl", path="readings.jsonl")
-    poller, stats = asyncio.run(pipeline(tmp_path, sink))
+    poller, stats = await pipeline(tmp_path, sink)
     records = [json.loads(line) for line in (tmp_path / "readings.jsonl").read_text().splitlines()]
     count = assert_each_once([r["key"] for r in records], poller.keys())
     # Not only the keys: each line is the reading's whole record, in production order.
@@ -82,9 +83,9 @@ def test_jsonl_records_are_the_products_records(tmp_path: Path) -> None:
     check_stats(stats, "jsonl", count)
 
 
-def test_csv(tmp_path: Path) -> None:
+async def test_csv(tmp_path: Path) -> None:
     sink = make_sink(tmp_path, type="csv", path="readings.csv")
-    poller, stats = asyncio.run(pipeline(tmp_path, sink))
+    poller, stats = await pipeline(tmp_path, sink)
     with (tmp_path / "readings.csv").open(newline="") as file:
         rows = list(csv.DictReader(file))
     count = assert_each_once([row["key"] for row in rows], poller.keys())
@@ -94,10 +95,10 @@ def test_csv(tmp_path: Path) -> None:
     check_stats(stats, "csv", count)
 
 
-def test_console(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_console(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sink = make_sink(tmp_path, type="console")
     capsys.readouterr()
-    poller, stats = asyncio.run(pipeline(tmp_path, sink))
+    poller, stats = await pipeline(tmp_path, sink)
     lines = [line for line in capsys.readouterr().out.splitlines() if "  bus-1  " in line]
     # The console line has no key; it is compared whole, one per reading, in order.
     assert lines == [format_reading(r) for r in poller.readings()]
@@ -128,7 +129,7 @@ def message_keys(messages: list[aiomqtt.Message]) -> list[str]:
     return [json.loads(m.payload)["key"] for m in messages]
 
 
-def test_mqtt(tmp_path: Path, mosquitto: tuple[str, int]) -> None:
+async def test_mqtt(tmp_path: Path, mosquitto: tuple[str, int]) -> None:
     root = f"e2e-{uuid.uuid4().hex[:10]}"
     status = f"{root}-status"
     sink = make_sink(
@@ -141,13 +142,13 @@ def test_mqtt(tmp_path: Path, mosquitto: tuple[str, int]) -> None:
             poller, stats = await pipeline(tmp_path, sink)
             expected = len(poller.keys())
             await until(lambda: len(messages) >= expected, "the subscriber to get every reading")
-            await asyncio.sleep(0.1)  # a duplicate would come now
+            await mqtt_flushed(mosquitto, f"{root}/quiet", messages)  # a duplicate would be in
             found = message_keys(messages)
         async with aiomqtt.Client(*mosquitto) as client:  # leave no retained status behind
             await client.publish(status, b"", qos=1, retain=True)
         return poller, stats, found
 
-    poller, stats, found = asyncio.run(main())
+    poller, stats, found = await main()
     # QoS 1 is at-least-once; with no fault, each reading arrives exactly once.
     count = assert_each_once(found, poller.keys())
     check_stats(stats, "mqtt", count)
@@ -161,7 +162,7 @@ async def pg_rows(dsn: str, table: str) -> list[asyncpg.Record]:
         await conn.close()
 
 
-def test_postgresql(tmp_path: Path, postgres_dsn: str, pg_schema: str) -> None:
+async def test_postgresql(tmp_path: Path, postgres_dsn: str, pg_schema: str) -> None:
     table = f"{pg_schema}.readings"
     sink = make_sink(tmp_path, type="postgresql", dsn=postgres_dsn, table=table)
 
@@ -169,7 +170,7 @@ def test_postgresql(tmp_path: Path, postgres_dsn: str, pg_schema: str) -> None:
         poller, stats = await pipeline(tmp_path, sink)
         return poller, stats, await pg_rows(postgres_dsn, table)
 
-    poller, stats, rows = asyncio.run(main())
+    poller, stats, rows = await main()
     count = assert_each_once([row["key"] for row in rows], poller.keys())
     assert {row["key"]: row["value"] for row in rows} == {r.key: r.value for r in poller.readings()}
     check_stats(stats, "postgresql", count)
@@ -195,11 +196,11 @@ def point_key(reading: Reading) -> str:
     return f"{reading.meter}|{reading.address}|{ms}"
 
 
-def test_influxdb(tmp_path: Path, influx: services.Influxd) -> None:
+async def test_influxdb(tmp_path: Path, influx: services.Influxd) -> None:
     db = f"e2e_{uuid.uuid4().hex[:8]}"
     influx.query(f"CREATE DATABASE {db}")
     sink = make_sink(tmp_path, type="influxdb", url=influx.url, api="v1", database=db)
-    poller, stats = asyncio.run(pipeline(tmp_path, sink))
+    poller, stats = await pipeline(tmp_path, sink)
     produced = [point_key(r) for r in poller.readings()]
     assert len(set(produced)) == len(produced)
     count = assert_each_once(influx_points(influx, db), produced)
@@ -210,9 +211,9 @@ def posted_keys(server: services.RecordingServer) -> list[str]:
     return [record["key"] for request in server.requests for record in request.json()]
 
 
-def test_http(tmp_path: Path, http_server: services.RecordingServer) -> None:
+async def test_http(tmp_path: Path, http_server: services.RecordingServer) -> None:
     sink = make_sink(tmp_path, type="http", url=http_server.url + "/ingest")
-    poller, stats = asyncio.run(pipeline(tmp_path, sink))
+    poller, stats = await pipeline(tmp_path, sink)
     count = assert_each_once(posted_keys(http_server), poller.keys())
     assert {r.path for r in http_server.requests} == {"/ingest"}
     check_stats(stats, "http", count)

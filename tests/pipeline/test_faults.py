@@ -77,7 +77,7 @@ class Subscriber:
                 await task
 
 
-def test_mqtt_broker_killed_and_restarted_while_polling_loses_nothing(
+async def test_mqtt_broker_killed_and_restarted_while_polling_loses_nothing(
     tmp_path: Path, private_broker: services.PrivateMosquitto
 ) -> None:
     """The private broker is SIGKILLed (no persistence: it comes back empty) while
@@ -129,14 +129,14 @@ def test_mqtt_broker_killed_and_restarted_while_polling_loses_nothing(
             await proxy.stop()
             return subscriber.keys, poller.keys(), backlog, spool.stats().batches
 
-    found, produced, backlog, left = asyncio.run(main())
+    found, produced, backlog, left = await main()
     count = assert_all_at_least_once(found, produced)
     assert count == len(produced) > 500
     assert backlog > 100
     assert left == 0
 
 
-def test_postgresql_unreachable_then_back_loses_and_duplicates_nothing(
+async def test_postgresql_unreachable_then_back_loses_and_duplicates_nothing(
     tmp_path: Path, postgres_dsn: str, pg_schema: str
 ) -> None:
     """The sink talks to the machine's PostgreSQL through a ``TcpProxy``; the proxy
@@ -171,7 +171,7 @@ def test_postgresql_unreachable_then_back_loses_and_duplicates_nothing(
             await proxy.stop()
             return await pg_rows(postgres_dsn, table), poller.keys(), backlog, feeding.failures
 
-    rows, produced, backlog, failures = asyncio.run(main())
+    rows, produced, backlog, failures = await main()
     keys = [row["key"] for row in rows]
     assert len(rows) == len(set(keys)) == assert_each_once(keys, produced)
     assert backlog == 3 * 38  # three cycles of 20 + 7 + 6 + 5 readings
@@ -228,7 +228,7 @@ def cut_last_line(path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "jsonl", "csv"])
-def test_a_dispatcher_crash_mid_backlog_loses_and_duplicates_nothing(
+async def test_a_dispatcher_crash_mid_backlog_loses_and_duplicates_nothing(
     tmp_path: Path, kind: str
 ) -> None:
     """A backlog of five cycles; the dispatcher dies after its sixth write returned
@@ -257,20 +257,20 @@ def test_a_dispatcher_crash_mid_backlog_loses_and_duplicates_nothing(
                 await delivered(spool, kind)
             return spool.stats().sinks[kind].counters.delivered_batches
 
-    acked, cursor, stored = asyncio.run(first_life())
+    acked, cursor, stored = await first_life()
     produced = [r.key for b in acked for r in b.readings]
     assert cursor == 5  # the sixth batch is at the destination, not noted in the spool
     assert file_keys(kind, tmp_path) == [r.key for b in acked[:6] for r in b.readings]
     if kind != "sqlite":
         cut_last_line(tmp_path / path)
-    replayed = asyncio.run(second_life())
+    replayed = await second_life()
     # The spool kept the sixth batch and all after it (it forgets only what was noted)
     # and the new dispatcher sent them all: the sixth for the second time.
     assert replayed == stored == 4 * 5 - 5
     assert assert_each_once(file_keys(kind, tmp_path), produced) == len(produced) > 500
 
 
-def test_one_reading_the_database_refuses_is_set_aside_and_the_rest_delivered(
+async def test_one_reading_the_database_refuses_is_set_aside_and_the_rest_delivered(
     tmp_path: Path, postgres_dsn: str, pg_schema: str
 ) -> None:
     """An operator's CHECK constraint refuses one reading of the second cycle: that
@@ -297,7 +297,7 @@ def test_one_reading_the_database_refuses_is_set_aside_and_the_rest_delivered(
             stats = spool.stats()
         return await pg_rows(postgres_dsn, table), poller.keys(), rejected, stats
 
-    rows, produced, rejected, stats = asyncio.run(main())
+    rows, produced, rejected, stats = await main()
     assert bad in produced
     good = [k for k in produced if k != bad]
     assert assert_each_once([row["key"] for row in rows], good) == len(produced) - 1
@@ -309,7 +309,7 @@ def test_one_reading_the_database_refuses_is_set_aside_and_the_rest_delivered(
     assert stats.batches == 0  # the batch with the bad reading did not stay behind
 
 
-def test_one_record_the_http_receiver_refuses_is_set_aside_and_the_rest_delivered(
+async def test_one_record_the_http_receiver_refuses_is_set_aside_and_the_rest_delivered(
     tmp_path: Path, http_server: services.RecordingServer
 ) -> None:
     """The receiver answers 400 to any request holding one particular record; the
@@ -334,12 +334,12 @@ def test_one_record_the_http_receiver_refuses_is_set_aside_and_the_rest_delivere
                 await delivered(spool, "http")
             return poller.keys(), await spool.rejected("http")
 
-    produced, rejected = asyncio.run(main())
+    produced, rejected = await main()
     assert assert_each_once(stored, [k for k in produced if k != bad]) == len(produced) - 1
     assert [(r.key, r.reason) for r in rejected] == [(bad, "HTTP 400 Bad Request: bad record")]
 
 
-def test_past_its_retention_limit_the_spool_drops_only_the_oldest_and_counts_them(
+async def test_past_its_retention_limit_the_spool_drops_only_the_oldest_and_counts_them(
     tmp_path: Path, http_server: services.RecordingServer
 ) -> None:
     """The HTTP receiver is down (503) for six cycles and the spool may hold a little
@@ -374,7 +374,7 @@ def test_past_its_retention_limit_the_spool_drops_only_the_oldest_and_counts_the
                 stats = spool.stats()
         return poller.acked, stats, logs
 
-    acked, stats, logs = asyncio.run(main())
+    acked, stats, logs = await main()
     dropped = stats.dropped_batches
     assert 0 < dropped < len(acked)
     oldest, kept = acked[:dropped], acked[dropped:]

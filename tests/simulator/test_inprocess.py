@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from poller.protocol import DataMessage, OptionSelect, Request, decode_frames
@@ -35,10 +33,10 @@ async def readout(port: InProcessTransport) -> bytes:
     return ident + await port.read_until_quiet(quiet=0.1, timeout=2.0)
 
 
-def test_manual_clock_runs_a_readout_in_simulated_time() -> None:
+async def test_manual_clock_runs_a_readout_in_simulated_time() -> None:
     clock = ManualClock()
     port = transport(clock)
-    raw = asyncio.run(readout(port))
+    raw = await readout(port)
     frames = decode_frames(raw)
     assert frames[0].message == ZMD.identification
     assert isinstance(frames[1].message, DataMessage)
@@ -49,16 +47,16 @@ def test_manual_clock_runs_a_readout_in_simulated_time() -> None:
     assert clock.now() == pytest.approx(expected)
 
 
-def test_read_times_out_with_empty_bytes() -> None:
+async def test_read_times_out_with_empty_bytes() -> None:
     clock = ManualClock()
     port = transport(clock)
-    assert asyncio.run(port.read(timeout=5.0)) == b""
+    assert await port.read(timeout=5.0) == b""
     assert clock.now() == pytest.approx(5.0)
 
 
-def test_scaled_clock_keeps_the_timing_relations() -> None:
+async def test_scaled_clock_keeps_the_timing_relations() -> None:
     clock = ScaledClock(time_scale=0.002)  # 500x faster: the readout takes ~4 ms
-    raw = asyncio.run(readout(transport(clock)))
+    raw = await readout(transport(clock))
     assert decode_frames(raw)[0].message == ZMD.identification
 
 

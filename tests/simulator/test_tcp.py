@@ -87,8 +87,8 @@ async def _over_tcp() -> tuple[bytes, bytes, list[tuple[str, bool]]]:
     return raw, refused, seen
 
 
-def test_a_socket_client_reads_a_meter_and_a_second_one_is_refused() -> None:
-    raw, refused, seen = asyncio.run(_over_tcp())
+async def test_a_socket_client_reads_a_meter_and_a_second_one_is_refused() -> None:
+    raw, refused, seen = await _over_tcp()
     frames = decode_frames(raw)
     assert frames[0].message == ZMD.identification
     assert isinstance(frames[1].message, DataMessage)
@@ -109,8 +109,8 @@ async def _close_with_a_client() -> bytes:
     return left
 
 
-def test_closing_the_server_hangs_up_on_the_client() -> None:
-    assert asyncio.run(_close_with_a_client()) == b""
+async def test_closing_the_server_hangs_up_on_the_client() -> None:
+    assert await _close_with_a_client() == b""
 
 
 async def _reset_mid_readout() -> list[tuple[str, bool]]:
@@ -138,6 +138,6 @@ async def _reset_mid_readout() -> list[tuple[str, bool]]:
     return seen
 
 
-def test_a_client_reset_while_the_meter_sends_leaves_the_line_free() -> None:
-    seen = asyncio.run(_reset_mid_readout())
+async def test_a_client_reset_while_the_meter_sends_leaves_the_line_free() -> None:
+    seen = await _reset_mid_readout()
     assert [taken for _, taken in seen] == [True, True]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,12 +39,12 @@ async def read_meter(port: SimulatedPort, address: str, baud_char: str, baud: in
     return bytes(raw)
 
 
-def test_profile_url_on_manual_clock_is_a_port_reading_in_simulated_time() -> None:
+async def test_profile_url_on_manual_clock_is_a_port_reading_in_simulated_time() -> None:
     port = open_simulated_port(f"sim://lg-zmd?count=3&clock=manual&epoch={EPOCH}")
     assert isinstance(port, Port)
     assert isinstance(port.clock, ManualClock)
     assert [m.spec.address for m in port.bus.meters] == ["31002781", "31002782", "31002783"]
-    raw = asyncio.run(read_meter(port, "31002783", "5", 9600))
+    raw = await read_meter(port, "31002783", "5", 9600)
     frames = decode_frames(raw)
     assert isinstance(frames[1].message, DataMessage)
     assert frames[1].check.value == "ok"
@@ -55,14 +54,14 @@ def test_profile_url_on_manual_clock_is_a_port_reading_in_simulated_time() -> No
     assert 1.0 < port.clock.now() < 3.0
 
 
-def test_time_scale_and_seed() -> None:
+async def test_time_scale_and_seed() -> None:
     # Real time scaled: the meter's 200 ms reaction time is 20 ms here, which a
     # loaded machine still meets (a 20 ms meter at 0.01 would leave 0.2 ms).
     port = open_simulated_port("sim://lg-zmd?time_scale=0.1&seed=5&count=2")
     assert isinstance(port.clock, ScaledClock)
     assert port.clock.time_scale == 0.1
     assert [m.spec.seed for m in port.bus.meters] == [5, 6]
-    raw = asyncio.run(read_meter(port, "31002782", "5", 9600))
+    raw = await read_meter(port, "31002782", "5", 9600)
     assert isinstance(decode_frames(raw)[1].message, DataMessage)
 
 
@@ -74,23 +73,20 @@ def test_yaml_url(monkeypatch: pytest.MonkeyPatch) -> None:
     assert {m.spec.seed for m in absolute.bus.meters} == {3}
 
 
-def test_a_closed_port_refuses_io_and_open_is_exclusive() -> None:
-    async def scenario() -> None:
-        port = open_simulated_port("sim://lg-zmd?clock=manual")
-        with pytest.raises(PortClosedError):
-            await port.write(b"/?!\r\n")
-        await port.open()
-        with pytest.raises(PortUnavailableError, match="already open"):
-            await port.open()
+async def test_a_closed_port_refuses_io_and_open_is_exclusive() -> None:
+    port = open_simulated_port("sim://lg-zmd?clock=manual")
+    with pytest.raises(PortClosedError):
         await port.write(b"/?!\r\n")
-        await port.read(port.clock.now() + 1.0)
-        await port.reset_input()
-        assert await port.read(port.clock.now() + 0.01) == b""
-        await port.close()
-        await port.close()
-        assert not port.is_open
-
-    asyncio.run(scenario())
+    await port.open()
+    with pytest.raises(PortUnavailableError, match="already open"):
+        await port.open()
+    await port.write(b"/?!\r\n")
+    await port.read(port.clock.now() + 1.0)
+    await port.reset_input()
+    assert await port.read(port.clock.now() + 0.01) == b""
+    await port.close()
+    await port.close()
+    assert not port.is_open
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 import pytest
@@ -18,15 +18,8 @@ from poller.sinks._contract import Sink, SinkContext, WriteResult
 from tests import services
 from tests.builders import make_batch, make_reading
 
-T = TypeVar("T")
-
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 BERLIN = dt.timezone(dt.timedelta(hours=1))
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    """pytest-asyncio is not installed: each async test body runs in its own loop."""
-    return asyncio.run(coro)
 
 
 def reading(
@@ -113,7 +106,9 @@ def pg_schema(postgres_dsn: str) -> Iterator[str]:
         finally:
             await conn.close()
 
-    run(drop())
+    # Session-scoped: its teardown comes after every test's loop is gone, so it runs
+    # a loop of its own rather than keep one open for the whole session.
+    asyncio.run(drop())
 
 
 @pytest.fixture

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 from poller.protocol import Value
 from poller.readings import FailureKind, Quality, Reading, ReadingBatch
 from tests.builders import make_batch, make_context, make_reading
-
-T = TypeVar("T")
 
 EPOCH = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 METER_TZ = dt.timezone(dt.timedelta(hours=1))
@@ -20,11 +16,6 @@ REGISTERS = (
     ("2.8.0", "1-0:2.8.0*255", "kWh"),
     ("0.9.1", None, None),
 )
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    """pytest-asyncio is not installed: each async test body runs in its own loop."""
-    return asyncio.run(coro)
 
 
 def reading(

@@ -13,7 +13,7 @@ from poller.readings import Reading, ReadingBatch
 from poller.sinks import BaseSink, SinkContext, SinkSettings, ThreadedSink, WriteResult
 from poller.sinks._net import Attempt, isolate_chunks
 
-from .helpers import batch, run
+from .helpers import batch
 
 
 class ProbeSettings(SinkSettings):
@@ -58,7 +58,7 @@ def test_settings_are_validated_as_the_sinks_own_model(tmp_path: Path) -> None:
     assert repr(sink) == "ProbeSink('p1', depth=3)"
 
 
-def test_close_waits_for_the_write_in_progress(tmp_path: Path) -> None:
+async def test_close_waits_for_the_write_in_progress(tmp_path: Path) -> None:
     sink = ProbeSink(ProbeSettings(), context(tmp_path))
 
     async def main() -> WriteResult:
@@ -72,14 +72,14 @@ def test_close_waits_for_the_write_in_progress(tmp_path: Path) -> None:
         await closing
         return await writing
 
-    result = run(main())
+    result = await main()
     assert result.accepted == 3
     assert sink.events == ["open", "write", "written", "close"]
 
 
-def test_an_empty_batch_is_answered_without_the_destination(tmp_path: Path) -> None:
+async def test_an_empty_batch_is_answered_without_the_destination(tmp_path: Path) -> None:
     sink = ProbeSink(ProbeSettings(), context(tmp_path))
-    result = run(sink.write(dataclasses.replace(batch(0), readings=())))
+    result = await sink.write(dataclasses.replace(batch(0), readings=()))
     assert result == WriteResult()
     assert sink.events == []
 
@@ -106,7 +106,7 @@ class ThreadProbe(ThreadedSink[ProbeSettings]):
         return WriteResult.all_accepted(count)
 
 
-def test_a_threaded_sink_opens_on_its_own_thread_at_the_first_write(tmp_path: Path) -> None:
+async def test_a_threaded_sink_opens_on_its_own_thread_at_the_first_write(tmp_path: Path) -> None:
     sink = ThreadProbe(ProbeSettings(name="t"), context(tmp_path))
 
     async def main() -> WriteResult:
@@ -116,13 +116,13 @@ def test_a_threaded_sink_opens_on_its_own_thread_at_the_first_write(tmp_path: Pa
         await sink.close()
         return result
 
-    result = run(main())
+    result = await main()
     assert result.accepted == 3
     assert (sink.opened, sink.closed) == (1, 1)
     assert all(name.startswith("sink-t") for name in sink.threads)
 
 
-def test_chunks_are_isolated_in_order_and_a_retry_holds_back_the_rest() -> None:
+async def test_chunks_are_isolated_in_order_and_a_retry_holds_back_the_rest() -> None:
     readings = list(batch(0, size=7).readings)
     bad = readings[1].key
     sent: list[int] = []
@@ -135,7 +135,7 @@ def test_chunks_are_isolated_in_order_and_a_retry_holds_back_the_rest() -> None:
             return Attempt("refused", "bad")
         return Attempt("ok")
 
-    result, retry_after = run(isolate_chunks(readings, send, step=3))
+    result, retry_after = await isolate_chunks(readings, send, step=3)
     assert result.accepted == 2
     assert [r.reading.key for r in result.rejected] == [bad]
     assert len(result.retry) == 4
@@ -143,11 +143,11 @@ def test_chunks_are_isolated_in_order_and_a_retry_holds_back_the_rest() -> None:
     assert retry_after == 7.0
 
 
-def test_without_isolation_a_refused_chunk_is_rejected_whole() -> None:
+async def test_without_isolation_a_refused_chunk_is_rejected_whole() -> None:
     readings = list(batch(0, size=4).readings)
 
     async def send(part: Sequence[Reading]) -> Attempt:
         return Attempt("refused", "no") if part[0] is readings[0] else Attempt("ok")
 
-    result, _ = run(isolate_chunks(readings, send, step=2, isolate_rejections=False))
+    result, _ = await isolate_chunks(readings, send, step=2, isolate_rejections=False)
     assert (result.accepted, len(result.rejected)) == (2, 2)

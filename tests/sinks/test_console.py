@@ -11,10 +11,10 @@ from poller.readings import Quality
 from poller.sinks import SinkContext, build_sink, sink_config_models
 from tests.builders import make_batch
 
-from .helpers import METER_TZ, reading, run
+from .helpers import METER_TZ, reading
 
 
-def test_one_line_per_reading(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_one_line_per_reading(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     settings = sink_config_models()["console"].model_validate(
         {"type": "console", "names": {"1.8.0": "import"}}
     )
@@ -39,7 +39,7 @@ def test_one_line_per_reading(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         await sink.close()
         return result
 
-    assert run(main()).accepted == 2
+    assert (await main()).accepted == 2
     assert capsys.readouterr().out.splitlines() == [
         "2026-03-02T10:00:00+00:00  bus-1  12345678 (flat 3)  1.8.0 import = 042951.721 kWh",
         "2026-03-02T10:00:00+00:00  bus-1  12345678  P.01:1.5 = 0.42 kW"

@@ -19,7 +19,7 @@ from poller.sinks.csv import CsvSink
 from poller.sinks.jsonl import JsonlSink
 from tests.builders import make_batch
 
-from .helpers import batch, reading, run
+from .helpers import batch, reading
 
 KINDS = ["jsonl", "csv"]
 
@@ -53,9 +53,9 @@ async def write_all(sink: JsonlSink | CsvSink, batches: list[ReadingBatch]) -> l
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_one_record_per_reading(tmp_path: Path, kind: str) -> None:
+async def test_one_record_per_reading(tmp_path: Path, kind: str) -> None:
     sink = make(kind, tmp_path, names={"1.8.0": "import"})
-    results = run(write_all(sink, [batch(0), batch(1)]))
+    results = await write_all(sink, [batch(0), batch(1)])
     assert [r.accepted for r in results] == [3, 3]
     got = records(tmp_path / f"readings.{kind}")
     expected = [record_for(r, sink.settings) for b in (batch(0), batch(1)) for r in b.readings]
@@ -68,29 +68,35 @@ def test_one_record_per_reading(tmp_path: Path, kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_replayed_batch_is_written_once_even_after_a_restart(tmp_path: Path, kind: str) -> None:
-    run(write_all(make(kind, tmp_path), [batch(0), batch(1), batch(1)]))
-    results = run(write_all(make(kind, tmp_path), [batch(1), batch(2)]))  # a new process
+async def test_a_replayed_batch_is_written_once_even_after_a_restart(
+    tmp_path: Path, kind: str
+) -> None:
+    await write_all(make(kind, tmp_path), [batch(0), batch(1), batch(1)])
+    results = await write_all(make(kind, tmp_path), [batch(1), batch(2)])  # a new process
     assert [r.accepted for r in results] == [3, 3]  # accepted: stored, once
     keys = [r["key"] for r in records(tmp_path / f"readings.{kind}")]
     assert len(keys) == 9 == len(set(keys))
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_line_cut_by_a_crash_is_removed_and_written_again(tmp_path: Path, kind: str) -> None:
-    run(write_all(make(kind, tmp_path), [batch(0), batch(1)]))
+async def test_a_line_cut_by_a_crash_is_removed_and_written_again(
+    tmp_path: Path, kind: str
+) -> None:
+    await write_all(make(kind, tmp_path), [batch(0), batch(1)])
     path = tmp_path / f"readings.{kind}"
     whole = path.read_bytes()
     path.write_bytes(whole[:-25])  # the last record half written
-    run(write_all(make(kind, tmp_path), [batch(1)]))  # the spool sends the batch again
+    await write_all(make(kind, tmp_path), [batch(1)])  # the spool sends the batch again
     assert path.read_bytes() == whole
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_rotation_by_size_keeps_n_files_and_still_spots_replays(tmp_path: Path, kind: str) -> None:
+async def test_rotation_by_size_keeps_n_files_and_still_spots_replays(
+    tmp_path: Path, kind: str
+) -> None:
     sink = make(kind, tmp_path, max_bytes=1500, keep=2)
     batches = [batch(i) for i in range(12)]
-    run(write_all(sink, [*batches, batches[-1]]))
+    await write_all(sink, [*batches, batches[-1]])
     files = sorted(tmp_path.glob(f"readings*.{kind}"))
     assert len(files) == 3  # the current file and two rotated ones
     assert all(f.stat().st_size < 1500 + 1000 for f in files)
@@ -100,20 +106,20 @@ def test_rotation_by_size_keeps_n_files_and_still_spots_replays(tmp_path: Path, 
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_unwritable_text_is_rejected_and_the_rest_written(tmp_path: Path, kind: str) -> None:
+async def test_unwritable_text_is_rejected_and_the_rest_written(tmp_path: Path, kind: str) -> None:
     bad = reading(text="12\udcff3")  # a lone surrogate: no UTF-8 file can hold it
     good = reading(address="2.8.0", text="7")
     mixed = make_batch(bus="bus-1", meter="12345678", taken_at=bad.taken_at, readings=(bad, good))
-    (result,) = run(write_all(make(kind, tmp_path), [mixed]))
+    (result,) = await write_all(make(kind, tmp_path), [mixed])
     assert result.accepted == 1
     assert [r.reading for r in result.rejected] == [bad]
     assert [r["address"] for r in records(tmp_path / f"readings.{kind}")] == ["2.8.0"]
 
 
-def test_a_csv_file_with_other_columns_is_rotated_away(tmp_path: Path) -> None:
+async def test_a_csv_file_with_other_columns_is_rotated_away(tmp_path: Path) -> None:
     old = tmp_path / "readings.csv"
     old.write_text("meter,value\n1,2\n")
-    run(write_all(make("csv", tmp_path), [batch(0)]))
+    await write_all(make("csv", tmp_path), [batch(0)])
     assert len(records(old)) == 3
     rotated = list(tmp_path.glob("readings.*.csv"))
     assert len(rotated) == 1
@@ -134,19 +140,21 @@ def test_rotation_by_day_names_files_by_their_day(tmp_path: Path) -> None:
     assert (tmp_path / "r.jsonl").read_bytes() == b"2\n"
 
 
-def test_fsync_per_batch_unless_told_never(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_fsync_per_batch_unless_told_never(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: list[int] = []
     monkeypatch.setattr("poller.sinks._files.os.fsync", lambda fd: calls.append(fd))
-    run(write_all(make("jsonl", tmp_path), [batch(0), batch(1)]))
+    await write_all(make("jsonl", tmp_path), [batch(0), batch(1)])
     assert len(calls) == 2
     calls.clear()
-    run(write_all(make("jsonl", tmp_path, path="other.jsonl", fsync="never"), [batch(0)]))
+    await write_all(make("jsonl", tmp_path, path="other.jsonl", fsync="never"), [batch(0)])
     assert calls == []
 
 
-def test_units_outside_ascii_stay_readable(tmp_path: Path) -> None:
+async def test_units_outside_ascii_stay_readable(tmp_path: Path) -> None:
     gas = reading(address="24.2.1", text="00123.456", unit="m³")
     one = make_batch(bus="bus-1", meter="1", taken_at=gas.taken_at, readings=(gas,))
-    run(write_all(make("jsonl", tmp_path), [one]))
+    await write_all(make("jsonl", tmp_path), [one])
     assert '"unit": "m³"' in (tmp_path / "readings.jsonl").read_text()
     assert Value(text="x").unit is None

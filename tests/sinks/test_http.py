@@ -12,7 +12,7 @@ from poller.sinks._contract import SinkContext
 from poller.sinks.http import HttpSettings, HttpSink
 from tests.services import RecordingServer, Request, free_port
 
-from .conftest import batch, many, run, typical, write_and_close
+from .conftest import batch, many, typical, write_and_close
 
 
 def sink(server_url: str, context: SinkContext, **options: object) -> HttpSink:
@@ -20,7 +20,7 @@ def sink(server_url: str, context: SinkContext, **options: object) -> HttpSink:
     return HttpSink(settings, context)
 
 
-def test_a_batch_is_one_post_of_the_json_records(
+async def test_a_batch_is_one_post_of_the_json_records(
     http_server: RecordingServer, context: SinkContext
 ) -> None:
     readings = typical()
@@ -36,7 +36,7 @@ def test_a_batch_is_one_post_of_the_json_records(
         assert not result.retry
         assert not result.rejected
 
-    run(body())
+    await body()
     (request,) = http_server.requests
     assert request.method == "POST"
     assert request.path == "/ingest"
@@ -49,7 +49,7 @@ def test_a_batch_is_one_post_of_the_json_records(
     assert records == expected
 
 
-def test_auth_headers_are_sent_and_never_shown(
+async def test_auth_headers_are_sent_and_never_shown(
     http_server: RecordingServer, context: SinkContext
 ) -> None:
     async def body() -> None:
@@ -63,7 +63,7 @@ def test_auth_headers_are_sent_and_never_shown(
             assert "pa55word" not in repr(s) + repr(s.settings)
             assert "k3y-value" not in repr(s) + repr(s.settings)
 
-    run(body())
+    await body()
     first, second, third = http_server.requests
     assert first.headers["authorization"] == "Bearer s3cr3t-token"
     assert second.headers["authorization"] == "Basic " + base64.b64encode(b"u:pa55word").decode()
@@ -81,7 +81,7 @@ def test_settings_refuse_credentials_in_the_url_and_two_auth_kinds() -> None:
         HttpSettings.model_validate({"type": "http", "url": "http://h/x", "extra": 1})
 
 
-def test_server_errors_are_retried_and_retry_after_is_honoured(
+async def test_server_errors_are_retried_and_retry_after_is_honoured(
     http_server: RecordingServer, context: SinkContext
 ) -> None:
     readings = many(5)
@@ -102,30 +102,27 @@ def test_server_errors_are_retried_and_retry_after_is_honoured(
         finally:
             await s.close()
 
-    run(body())
+    await body()
     assert len(http_server.requests) == 1
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 401, 404])
-def test_statuses_that_mean_later(
+async def test_statuses_that_mean_later(
     http_server: RecordingServer, context: SinkContext, status: int
 ) -> None:
     http_server.responder = lambda _r: (status, {}, b"")
     readings = many(3)
 
-    async def body() -> None:
-        s = sink(http_server.url, context)
-        try:
-            result = await s.write(batch(readings))
-        finally:
-            await s.close()
-        assert result.retry == tuple(readings)
-        assert not result.rejected
-
-    run(body())
+    s = sink(http_server.url, context)
+    try:
+        result = await s.write(batch(readings))
+    finally:
+        await s.close()
+    assert result.retry == tuple(readings)
+    assert not result.rejected
 
 
-def test_one_bad_record_is_rejected_and_the_rest_delivered(
+async def test_one_bad_record_is_rejected_and_the_rest_delivered(
     http_server: RecordingServer, context: SinkContext
 ) -> None:
     readings = many(13)
@@ -152,13 +149,13 @@ def test_one_bad_record_is_rejected_and_the_rest_delivered(
         assert "value out of range" in result.rejected[0].reason
         assert not result.retry
 
-    run(body())
+    await body()
     assert set(stored) == {r.key for r in readings} - {bad.key}
     # Halving finds one bad record in 13 with a handful of requests, not 13.
     assert len(http_server.requests) <= 1 + 2 * 4
 
 
-def test_without_isolation_a_refused_batch_is_rejected_whole(
+async def test_without_isolation_a_refused_batch_is_rejected_whole(
     http_server: RecordingServer, context: SinkContext
 ) -> None:
     http_server.responder = lambda _r: (422, {}, b"no")
@@ -172,11 +169,11 @@ def test_without_isolation_a_refused_batch_is_rejected_whole(
             await s.close()
         assert [r.reading for r in result.rejected] == readings
 
-    run(body())
+    await body()
     assert len(http_server.requests) == 1
 
 
-def test_large_batches_go_in_several_requests(
+async def test_large_batches_go_in_several_requests(
     http_server: RecordingServer, context: SinkContext
 ) -> None:
     readings = many(25)
@@ -188,11 +185,11 @@ def test_large_batches_go_in_several_requests(
         finally:
             await s.close()
 
-    run(body())
+    await body()
     assert [len(r.json()) for r in http_server.requests] == [10, 10, 5]
 
 
-def test_receiver_down_then_back_nothing_lost(
+async def test_receiver_down_then_back_nothing_lost(
     http_server: RecordingServer, context: SinkContext
 ) -> None:
     """A receiver that is not listening, then is: every record arrives."""
@@ -215,12 +212,12 @@ def test_receiver_down_then_back_nothing_lost(
         finally:
             await s.close()
 
-    run(body())
+    await body()
     keys = [record["key"] for req in http_server.requests for record in json.loads(req.body)]
     assert sorted(keys) == sorted(r.key for r in readings)
 
 
-def test_mid_batch_outage_retries_only_what_was_not_confirmed(
+async def test_mid_batch_outage_retries_only_what_was_not_confirmed(
     http_server: RecordingServer, context: SinkContext
 ) -> None:
     calls = 0
@@ -242,7 +239,7 @@ def test_mid_batch_outage_retries_only_what_was_not_confirmed(
         assert result.accepted == 20
         assert result.retry == tuple(readings[20:])
 
-    run(body())
+    await body()
     assert len(http_server.requests) == 3  # no request after the first "later"
 
 
@@ -265,7 +262,7 @@ def test_the_network_sinks_register_and_meet_the_contract(context: SinkContext) 
 
 
 @pytest.mark.parametrize(("status", "fatal"), [(401, True), (403, True), (404, True), (429, False)])
-def test_a_status_that_says_the_configuration_is_wrong_is_fatal(
+async def test_a_status_that_says_the_configuration_is_wrong_is_fatal(
     http_server: RecordingServer, context: SinkContext, status: int, fatal: bool
 ) -> None:
     http_server.responder = lambda _r: (status, {}, b"")
@@ -281,10 +278,10 @@ def test_a_status_that_says_the_configuration_is_wrong_is_fatal(
         assert result.fatal is fatal
         assert "t0ps3cret" not in (result.retry_reason or "")
 
-    run(body())
+    await body()
 
 
-def test_fatal_statuses_can_be_retried_forever_instead(
+async def test_fatal_statuses_can_be_retried_forever_instead(
     http_server: RecordingServer, context: SinkContext
 ) -> None:
     http_server.responder = lambda _r: (401, {}, b"")
@@ -295,7 +292,7 @@ def test_fatal_statuses_can_be_retried_forever_instead(
         assert result.retry
         assert not result.fatal
 
-    run(body())
+    await body()
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 200])

@@ -16,7 +16,7 @@ from poller.sinks.influxdb import InfluxSettings, InfluxSink, LineProtocolError,
 from tests.builders import make_reading
 from tests.services import Influxd, RecordingServer, Request, free_port
 
-from .conftest import T0, batch, many, reading, run, typical
+from .conftest import T0, batch, many, reading, typical
 
 V2 = {"type": "influxdb", "org": "home", "bucket": "meters"}
 
@@ -81,7 +81,7 @@ def test_settings_validation() -> None:
         InfluxSettings.model_validate({**V2, "url": "http://u:p@h:8086"})
 
 
-def test_v2_request(http_server: RecordingServer, context: SinkContext) -> None:
+async def test_v2_request(http_server: RecordingServer, context: SinkContext) -> None:
     readings = typical()[:3]
 
     async def body() -> None:
@@ -92,7 +92,7 @@ def test_v2_request(http_server: RecordingServer, context: SinkContext) -> None:
             await s.close()
         assert "infl-t0ken" not in repr(s) + repr(s.settings)
 
-    run(body())
+    await body()
     (request,) = http_server.requests
     path, _, query = request.path.partition("?")
     assert path == "/api/v2/write"
@@ -107,7 +107,7 @@ def test_v2_request(http_server: RecordingServer, context: SinkContext) -> None:
     assert request.body == b"\n".join(line_for(r, settings) for r in readings)
 
 
-def test_v2_bad_line_rejected_rest_written(
+async def test_v2_bad_line_rejected_rest_written(
     http_server: RecordingServer, context: SinkContext
 ) -> None:
     readings = many(12)
@@ -134,14 +134,14 @@ def test_v2_bad_line_rejected_rest_written(
         assert [r.reading for r in result.rejected] == [bad]
         assert "field type conflict" in result.rejected[0].reason
 
-    run(body())
+    await body()
     assert len(written) == 11
 
 
 @pytest.mark.parametrize(
     ("status", "headers"), [(503, {"Retry-After": "30"}), (429, {}), (401, {}), (500, {})]
 )
-def test_v2_later_statuses(
+async def test_v2_later_statuses(
     http_server: RecordingServer, context: SinkContext, status: int, headers: dict[str, str]
 ) -> None:
     http_server.responder = lambda _r: (status, headers, b"{}")
@@ -158,11 +158,11 @@ def test_v2_later_statuses(
         finally:
             await s.close()
 
-    run(body())
+    await body()
     assert len(http_server.requests) == 1
 
 
-def test_v1_end_to_end(influx: Influxd, context: SinkContext) -> None:
+async def test_v1_end_to_end(influx: Influxd, context: SinkContext) -> None:
     influx.query("CREATE DATABASE e2e")
     readings = typical()
 
@@ -175,7 +175,7 @@ def test_v1_end_to_end(influx: Influxd, context: SinkContext) -> None:
             await s.close()
         assert first.accepted == again.accepted == len(readings)
 
-    run(body())
+    await body()
     result = influx.query("SELECT * FROM meter", db="e2e")
     series = result["results"][0]["series"][0]
     rows = [dict(zip(series["columns"], values, strict=True)) for values in series["values"]]
@@ -192,7 +192,7 @@ def test_v1_end_to_end(influx: Influxd, context: SinkContext) -> None:
     assert clock["quality"] == "unchecked"
 
 
-def test_v1_escaping_round_trip(influx: Influxd, context: SinkContext) -> None:
+async def test_v1_escaping_round_trip(influx: Influxd, context: SinkContext) -> None:
     influx.query("CREATE DATABASE esc")
     odd = make_reading(
         bus="bus 1,a=b",
@@ -210,7 +210,7 @@ def test_v1_escaping_round_trip(influx: Influxd, context: SinkContext) -> None:
         finally:
             await s.close()
 
-    run(body())
+    await body()
     result = influx.query('SELECT * FROM "my meter,x"', db="esc")
     series = result["results"][0]["series"][0]
     row = dict(zip(series["columns"], series["values"][0], strict=True))
@@ -220,7 +220,7 @@ def test_v1_escaping_round_trip(influx: Influxd, context: SinkContext) -> None:
     assert row["raw"] == 'say "hi" \\ ok'
 
 
-def test_v1_a_refused_point_is_rejected_and_the_rest_stored(
+async def test_v1_a_refused_point_is_rejected_and_the_rest_stored(
     influx: Influxd, context: SinkContext
 ) -> None:
     influx.query("CREATE DATABASE conflict")
@@ -242,13 +242,13 @@ def test_v1_a_refused_point_is_rejected_and_the_rest_stored(
         finally:
             await s.close()
 
-    run(body())
+    await body()
     # Counted in 2026 only: across the two shards ``raw`` has two types.
     count = influx.query("SELECT count(raw) FROM meter WHERE time > '2025-01-01'", db="conflict")
     assert count["results"][0]["series"][0]["values"][0][1] == 20, count
 
 
-def test_v1_server_down_then_back_nothing_lost(influx: Influxd, context: SinkContext) -> None:
+async def test_v1_server_down_then_back_nothing_lost(influx: Influxd, context: SinkContext) -> None:
     influx.query("CREATE DATABASE outage")
     readings = many(50)
 
@@ -268,6 +268,6 @@ def test_v1_server_down_then_back_nothing_lost(influx: Influxd, context: SinkCon
         finally:
             await up.close()
 
-    run(body())
+    await body()
     count = influx.query("SELECT count(raw) FROM meter", db="outage")
     assert count["results"][0]["series"][0]["values"][0][1] == 50

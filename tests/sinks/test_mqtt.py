@@ -23,9 +23,10 @@ import pytest
 from poller.readings import Reading
 from poller.sinks._contract import SinkContext, SinkUnavailableError
 from poller.sinks.mqtt import MqttSettings, MqttSink
+from tests.quiet import mqtt_flushed
 from tests.services import PrivateMosquitto, free_port
 
-from .conftest import batch, many, run, typical
+from .conftest import batch, many, typical
 
 
 def sink(address: tuple[str, int], context: SinkContext, **options: Any) -> MqttSink:
@@ -88,150 +89,141 @@ def unique() -> str:
     return f"t-{uuid.uuid4().hex[:10]}"
 
 
-def test_each_reading_is_published_with_its_record(
+async def test_each_reading_is_published_with_its_record(
     mosquitto: tuple[str, int], context: SinkContext
 ) -> None:
     root = unique()
     readings = typical()
 
-    async def body() -> None:
-        async with subscribed(mosquitto, f"{root}/#") as got:
-            s = sink(
-                mosquitto, context, topic=root + "/{bus}/{meter}/{name_or_address}",
-                availability_topic=root + "/status", names={"1.8.0": "import"},
-            )  # fmt: skip
-            try:
-                await s.connect()
-                await s.connect()  # idempotent
-                result = await s.write(batch(readings))
-                assert result.accepted == len(readings)
-                assert not result.retry
-            finally:
-                await s.close()
-            await got.until(lambda: len(got.messages) >= len(readings) + 2)
-            await asyncio.sleep(0.05)  # nothing more arrives
-        states = [m for m in got.messages if not str(m.topic).endswith("/status")]
-        assert len(states) == len(readings)
-        by_topic = {str(m.topic): json.loads(m.payload) for m in states}  # type: ignore[arg-type]
-        assert by_topic[f"{root}/b1/12345678/import"] == {
-            **readings[0].to_record(),
-            "name": "import",
-        }
-        assert f"{root}/b1/gas-1/7-0:3.0.0" in by_topic
-        assert f"{root}/b1/12345678/1.8.0*12" in by_topic
-        assert all(m.qos == 1 for m in states)
-        status = [m.payload for m in got.messages if str(m.topic) == f"{root}/status"]
-        assert status == [b"online", b"offline"]
-        await clear_retained(mosquitto, f"{root}/status")
-
-    run(body())
+    async with subscribed(mosquitto, f"{root}/#") as got:
+        s = sink(
+            mosquitto, context, topic=root + "/{bus}/{meter}/{name_or_address}",
+            availability_topic=root + "/status", names={"1.8.0": "import"},
+        )  # fmt: skip
+        try:
+            await s.connect()
+            await s.connect()  # idempotent
+            result = await s.write(batch(readings))
+            assert result.accepted == len(readings)
+            assert not result.retry
+        finally:
+            await s.close()
+        await got.until(lambda: len(got.messages) >= len(readings) + 2)
+        await mqtt_flushed(mosquitto, f"{root}/quiet", got.messages)  # nothing more arrives
+    states = [m for m in got.messages if not str(m.topic).endswith("/status")]
+    assert len(states) == len(readings)
+    by_topic = {str(m.topic): json.loads(m.payload) for m in states}  # type: ignore[arg-type]
+    assert by_topic[f"{root}/b1/12345678/import"] == {
+        **readings[0].to_record(),
+        "name": "import",
+    }
+    assert f"{root}/b1/gas-1/7-0:3.0.0" in by_topic
+    assert f"{root}/b1/12345678/1.8.0*12" in by_topic
+    assert all(m.qos == 1 for m in states)
+    status = [m.payload for m in got.messages if str(m.topic) == f"{root}/status"]
+    assert status == [b"online", b"offline"]
+    await clear_retained(mosquitto, f"{root}/status")
 
 
-def test_value_payload_and_retained_states(
+async def test_value_payload_and_retained_states(
     mosquitto: tuple[str, int], context: SinkContext
 ) -> None:
     root = unique()
     readings = typical()[:2]
 
-    async def body() -> None:
-        s = sink(
-            mosquitto, context, topic=root + "/{meter}/{address}", payload="value", retain=True,
-            availability_topic=root + "/status",
-        )  # fmt: skip
-        try:
-            assert (await s.write(batch(readings))).accepted == 2
-        finally:
-            await s.close()
-        # Subscribed only now: the broker hands over the retained states.
-        async with subscribed(mosquitto, f"{root}/12345678/#") as got:
-            await got.until(lambda: len(got.messages) == 2)
-        values = {str(m.topic): m.payload for m in got.messages}
-        assert values == {f"{root}/12345678/1.8.0": b"42951.721", f"{root}/12345678/2.8.0": b"17.5"}
-        assert all(m.retain for m in got.messages)
-        # Clean up the retained messages of this run.
-        async with aiomqtt.Client(*mosquitto) as client:
-            for topic in (*values, f"{root}/status"):
-                await client.publish(topic, b"", qos=1, retain=True)
-
-    run(body())
+    s = sink(
+        mosquitto, context, topic=root + "/{meter}/{address}", payload="value", retain=True,
+        availability_topic=root + "/status",
+    )  # fmt: skip
+    try:
+        assert (await s.write(batch(readings))).accepted == 2
+    finally:
+        await s.close()
+    # Subscribed only now: the broker hands over the retained states.
+    async with subscribed(mosquitto, f"{root}/12345678/#") as got:
+        await got.until(lambda: len(got.messages) == 2)
+    values = {str(m.topic): m.payload for m in got.messages}
+    assert values == {f"{root}/12345678/1.8.0": b"42951.721", f"{root}/12345678/2.8.0": b"17.5"}
+    assert all(m.retain for m in got.messages)
+    # Clean up the retained messages of this run.
+    async with aiomqtt.Client(*mosquitto) as client:
+        for topic in (*values, f"{root}/status"):
+            await client.publish(topic, b"", qos=1, retain=True)
 
 
-def test_home_assistant_discovery(mosquitto: tuple[str, int], context: SinkContext) -> None:
+async def test_home_assistant_discovery(mosquitto: tuple[str, int], context: SinkContext) -> None:
     root = unique()
     prefix = f"{root}-ha"
     readings = typical()
 
-    async def body() -> None:
-        async with subscribed(mosquitto, f"{prefix}/#", f"{root}/#") as got:
-            s = sink(
-                mosquitto, context, topic=root + "/{meter}/{name_or_address}",
-                availability_topic=root + "/status", discovery=True, discovery_prefix=prefix,
-                names={"1.8.0": "Import total"},
-            )  # fmt: skip
-            try:
-                assert (await s.write(batch(readings))).accepted == len(readings)
-                assert (await s.write(batch(readings))).accepted == len(readings)  # announced once
-            finally:
-                await s.close()
-            await got.until(lambda: len(got.messages) >= 9 + 2 * len(readings) + 2)
-            await asyncio.sleep(0.05)
-        configs = {
-            str(m.topic): json.loads(m.payload)  # type: ignore[arg-type]
-            for m in got.messages
-            if str(m.topic).startswith(prefix)
-        }
-        assert len([m for m in got.messages if str(m.topic).startswith(prefix)]) == 9
-        # Load-profile intervals are history, not a sensor's state: not announced.
-        assert not any("P_01" in topic for topic in configs)
-        node = "iec_poller_12345678"
-        energy = configs[f"{prefix}/sensor/{node}/1_8_0/config"]
-        assert energy["name"] == "Import total"
-        assert energy["device_class"] == "energy"
-        assert energy["state_class"] == "total_increasing"
-        assert energy["unit_of_measurement"] == "kWh"
-        assert energy["state_topic"] == f"{root}/12345678/Import total"
-        assert energy["availability_topic"] == f"{root}/status"
-        assert energy["unique_id"] == f"{node}_1_8_0"
-        assert energy["value_template"] == "{{ value_json.value | replace(',', '.') | float }}"
-        assert energy["device"] == {
-            "identifiers": [node],
-            "name": "Meter 12345678",
-            "serial_number": "12345678",
-            "manufacturer": "Landis+Gyr",
-            "model": "ZMD3104407.B32",
-        }
-        power = configs[f"{prefix}/sensor/{node}/1_7_0/config"]
-        assert (power["device_class"], power["state_class"], power["unit_of_measurement"]) == (
-            "power", "measurement", "kW",
+    async with subscribed(mosquitto, f"{prefix}/#", f"{root}/#") as got:
+        s = sink(
+            mosquitto, context, topic=root + "/{meter}/{name_or_address}",
+            availability_topic=root + "/status", discovery=True, discovery_prefix=prefix,
+            names={"1.8.0": "Import total"},
         )  # fmt: skip
-        voltage = configs[f"{prefix}/sensor/{node}/32_7/config"]
-        assert (voltage["device_class"], voltage["unit_of_measurement"]) == ("voltage", "V")
-        current = configs[f"{prefix}/sensor/{node}/31_7/config"]
-        assert (current["device_class"], current["unit_of_measurement"]) == ("current", "A")
-        gas = configs[f"{prefix}/sensor/iec_poller_gas-1/7-0_3_0_0/config"]
-        assert (gas["device_class"], gas["state_class"], gas["unit_of_measurement"]) == (
-            "gas", "total_increasing", "m³",
-        )  # fmt: skip
-        assert gas["device"]["manufacturer"] == "Elster"
-        assert gas["device"]["model"] == "GAS200"
-        status = configs[f"{prefix}/sensor/{node}/F_F/config"]
-        assert "device_class" not in status
-        assert "unit_of_measurement" not in status
-        assert "state_class" not in status
-        clock = configs[f"{prefix}/sensor/{node}/0_9_1/config"]  # text, not a number
-        assert clock["value_template"] == "{{ value_json.value }}"
-        history = configs[f"{prefix}/sensor/{node}/1_8_0_12/config"]
-        assert history["device_class"] == "energy"
-        assert "state_class" not in history  # a past total is not a running one
-        # Retained: a Home Assistant started later still learns every sensor.
-        async with subscribed(mosquitto, f"{prefix}/#") as later:
-            await later.until(lambda: len(later.messages) == 9)
-        assert all(m.retain for m in later.messages)
-        async with aiomqtt.Client(*mosquitto) as client:  # remove this run's retained configs
-            for topic in (*configs, f"{root}/status"):
-                await client.publish(topic, b"", qos=1, retain=True)
-
-    run(body())
+        try:
+            assert (await s.write(batch(readings))).accepted == len(readings)
+            assert (await s.write(batch(readings))).accepted == len(readings)  # announced once
+        finally:
+            await s.close()
+        await got.until(lambda: len(got.messages) >= 9 + 2 * len(readings) + 2)
+        await mqtt_flushed(mosquitto, f"{root}/quiet", got.messages)
+    configs = {
+        str(m.topic): json.loads(m.payload)  # type: ignore[arg-type]
+        for m in got.messages
+        if str(m.topic).startswith(prefix)
+    }
+    assert len([m for m in got.messages if str(m.topic).startswith(prefix)]) == 9
+    # Load-profile intervals are history, not a sensor's state: not announced.
+    assert not any("P_01" in topic for topic in configs)
+    node = "iec_poller_12345678"
+    energy = configs[f"{prefix}/sensor/{node}/1_8_0/config"]
+    assert energy["name"] == "Import total"
+    assert energy["device_class"] == "energy"
+    assert energy["state_class"] == "total_increasing"
+    assert energy["unit_of_measurement"] == "kWh"
+    assert energy["state_topic"] == f"{root}/12345678/Import total"
+    assert energy["availability_topic"] == f"{root}/status"
+    assert energy["unique_id"] == f"{node}_1_8_0"
+    assert energy["value_template"] == "{{ value_json.value | replace(',', '.') | float }}"
+    assert energy["device"] == {
+        "identifiers": [node],
+        "name": "Meter 12345678",
+        "serial_number": "12345678",
+        "manufacturer": "Landis+Gyr",
+        "model": "ZMD3104407.B32",
+    }
+    power = configs[f"{prefix}/sensor/{node}/1_7_0/config"]
+    assert (power["device_class"], power["state_class"], power["unit_of_measurement"]) == (
+        "power", "measurement", "kW",
+    )  # fmt: skip
+    voltage = configs[f"{prefix}/sensor/{node}/32_7/config"]
+    assert (voltage["device_class"], voltage["unit_of_measurement"]) == ("voltage", "V")
+    current = configs[f"{prefix}/sensor/{node}/31_7/config"]
+    assert (current["device_class"], current["unit_of_measurement"]) == ("current", "A")
+    gas = configs[f"{prefix}/sensor/iec_poller_gas-1/7-0_3_0_0/config"]
+    assert (gas["device_class"], gas["state_class"], gas["unit_of_measurement"]) == (
+        "gas", "total_increasing", "m³",
+    )  # fmt: skip
+    assert gas["device"]["manufacturer"] == "Elster"
+    assert gas["device"]["model"] == "GAS200"
+    status = configs[f"{prefix}/sensor/{node}/F_F/config"]
+    assert "device_class" not in status
+    assert "unit_of_measurement" not in status
+    assert "state_class" not in status
+    clock = configs[f"{prefix}/sensor/{node}/0_9_1/config"]  # text, not a number
+    assert clock["value_template"] == "{{ value_json.value }}"
+    history = configs[f"{prefix}/sensor/{node}/1_8_0_12/config"]
+    assert history["device_class"] == "energy"
+    assert "state_class" not in history  # a past total is not a running one
+    # Retained: a Home Assistant started later still learns every sensor.
+    async with subscribed(mosquitto, f"{prefix}/#") as later:
+        await later.until(lambda: len(later.messages) == 9)
+    assert all(m.retain for m in later.messages)
+    async with aiomqtt.Client(*mosquitto) as client:  # remove this run's retained configs
+        for topic in (*configs, f"{root}/status"):
+            await client.publish(topic, b"", qos=1, retain=True)
 
 
 def test_water_meter_by_obis_medium(mosquitto: tuple[str, int], context: SinkContext) -> None:
@@ -252,7 +244,7 @@ def test_water_meter_by_obis_medium(mosquitto: tuple[str, int], context: SinkCon
     assert found[1]["device_class"] == "water"
 
 
-def test_broker_down_then_back_nothing_lost(
+async def test_broker_down_then_back_nothing_lost(
     private_broker: PrivateMosquitto, context: SinkContext
 ) -> None:
     address = ("127.0.0.1", private_broker.port)
@@ -288,11 +280,11 @@ def test_broker_down_then_back_nothing_lost(
             delivered.update(keys(got))
         await s.close()
 
-    run(body())
+    await body()
     assert delivered == {r.key for r in readings}
 
 
-def test_last_will_says_offline_when_the_daemon_dies(
+async def test_last_will_says_offline_when_the_daemon_dies(
     private_broker: PrivateMosquitto, tmp_path: Path
 ) -> None:
     address = ("127.0.0.1", private_broker.port)
@@ -315,50 +307,42 @@ asyncio.run(main())
 """
     )
 
-    async def body() -> None:
-        async with subscribed(address, "dead/status") as got:
-            process = subprocess.Popen(
-                [sys.executable, str(script)], stdout=subprocess.PIPE,
-                env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-            )  # fmt: skip
-            try:
-                assert process.stdout is not None
-                line = b""
-                while line.strip() != b"ready":  # after the sink's own log lines
-                    line = await asyncio.to_thread(process.stdout.readline)
-                    assert line, "the daemon stopped before it was ready"
-                await got.until(lambda: [m.payload for m in got.messages] == [b"online"])
-                process.kill()  # SIGKILL: the socket closes without DISCONNECT
-                await got.until(
-                    lambda: [m.payload for m in got.messages] == [b"online", b"offline"]
-                )
-            finally:
-                process.kill()
-                process.wait()
-                if process.stdout is not None:
-                    process.stdout.close()
-
-    run(body())
+    async with subscribed(address, "dead/status") as got:
+        process = subprocess.Popen(
+            [sys.executable, str(script)], stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        )  # fmt: skip
+        try:
+            assert process.stdout is not None
+            line = b""
+            while line.strip() != b"ready":  # after the sink's own log lines
+                line = await asyncio.to_thread(process.stdout.readline)
+                assert line, "the daemon stopped before it was ready"
+            await got.until(lambda: [m.payload for m in got.messages] == [b"online"])
+            process.kill()  # SIGKILL: the socket closes without DISCONNECT
+            await got.until(lambda: [m.payload for m in got.messages] == [b"online", b"offline"])
+        finally:
+            process.kill()
+            process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
 
 
-def test_unreachable_broker_and_the_password_never_shown(context: SinkContext) -> None:
+async def test_unreachable_broker_and_the_password_never_shown(context: SinkContext) -> None:
     address = ("127.0.0.1", free_port())
 
-    async def body() -> None:
-        s = sink(address, context, username="meter", password="m0sq-secret")
-        with pytest.raises(SinkUnavailableError) as caught:
-            await s.connect()
-        assert "m0sq-secret" not in str(caught.value)
-        result = await s.write(batch(many(3)))
-        assert len(result.retry) == 3
-        assert "m0sq-secret" not in (result.retry_reason or "")
-        assert "m0sq-secret" not in repr(s) + repr(s.settings)
-        await s.close()
-
-    run(body())
+    s = sink(address, context, username="meter", password="m0sq-secret")
+    with pytest.raises(SinkUnavailableError) as caught:
+        await s.connect()
+    assert "m0sq-secret" not in str(caught.value)
+    result = await s.write(batch(many(3)))
+    assert len(result.retry) == 3
+    assert "m0sq-secret" not in (result.retry_reason or "")
+    assert "m0sq-secret" not in repr(s) + repr(s.settings)
+    await s.close()
 
 
-def test_publish_rate(mosquitto: tuple[str, int], context: SinkContext) -> None:
+async def test_publish_rate(mosquitto: tuple[str, int], context: SinkContext) -> None:
     root = unique()
     # Below mosquitto's default max_queued_messages (1000) for one subscriber: a
     # subscriber slowed by a loaded machine must not make the broker drop messages.
@@ -387,5 +371,5 @@ def test_publish_rate(mosquitto: tuple[str, int], context: SinkContext) -> None:
         assert keys == {r.key for r in readings}
         return elapsed
 
-    elapsed = run(body())
+    elapsed = await body()
     print(f"mqtt: {len(readings) / elapsed:,.0f} readings/s acknowledged at QoS 1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 from pathlib import Path
@@ -12,7 +13,7 @@ from poller.sinks import RECORD_KEYS, SinkContext, WriteResult, build_sink, sink
 from poller.sinks.sqlite import SqliteSink
 from tests.builders import make_batch
 
-from .helpers import METER_TZ, batch, reading, run
+from .helpers import METER_TZ, batch, reading
 
 
 def make(state: Path, **changes: Any) -> SqliteSink:
@@ -33,12 +34,12 @@ async def write_all(sink: SqliteSink, batches: list[ReadingBatch]) -> list[Write
 
 
 def query(state: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(state / "readings.sqlite") as db:
+    with contextlib.closing(sqlite3.connect(state / "readings.sqlite")) as db:
         return db.execute(sql, args).fetchall()
 
 
-def test_every_record_key_is_a_column(tmp_path: Path) -> None:
-    run(write_all(make(tmp_path, names={"1.8.0": "import"}), [batch(0)]))
+async def test_every_record_key_is_a_column(tmp_path: Path) -> None:
+    await write_all(make(tmp_path, names={"1.8.0": "import"}), [batch(0)])
     columns = [row[1] for row in query(tmp_path, "PRAGMA table_info(readings)")]
     assert set(RECORD_KEYS) <= set(columns)
     row = query(
@@ -59,24 +60,24 @@ def test_every_record_key_is_a_column(tmp_path: Path) -> None:
     ]
 
 
-def test_a_replayed_batch_stores_each_reading_once(tmp_path: Path) -> None:
-    results = run(write_all(make(tmp_path), [batch(0), batch(1), batch(0)]))
+async def test_a_replayed_batch_stores_each_reading_once(tmp_path: Path) -> None:
+    results = await write_all(make(tmp_path), [batch(0), batch(1), batch(0)])
     assert [r.accepted for r in results] == [3, 3, 3]
-    run(write_all(make(tmp_path), [batch(1), batch(2)]))  # after a restart too
+    await write_all(make(tmp_path), [batch(1), batch(2)])  # after a restart too
     assert query(tmp_path, "SELECT count(*), count(DISTINCT key) FROM readings") == [(9, 9)]
 
 
-def test_ts_is_the_keys_time_in_utc_and_sorts(tmp_path: Path) -> None:
+async def test_ts_is_the_keys_time_in_utc_and_sorts(tmp_path: Path) -> None:
     stamped = reading(meter_time=dt.datetime(2026, 3, 2, 11, 15, tzinfo=METER_TZ))
     one = make_batch(bus="bus-1", meter="12345678", taken_at=stamped.taken_at, readings=(stamped,))
-    run(write_all(make(tmp_path), [one]))
+    await write_all(make(tmp_path), [one])
     assert query(tmp_path, "SELECT ts, meter_time FROM readings") == [
         ("2026-03-02T10:15:00.000000+00:00", "2026-03-02T11:15:00+01:00")
     ]
 
 
-def test_queries_by_meter_register_and_time_use_indexes(tmp_path: Path) -> None:
-    run(write_all(make(tmp_path), [batch(i) for i in range(5)]))
+async def test_queries_by_meter_register_and_time_use_indexes(tmp_path: Path) -> None:
+    await write_all(make(tmp_path), [batch(i) for i in range(5)])
     plan = query(
         tmp_path,
         "EXPLAIN QUERY PLAN SELECT value FROM readings"
@@ -91,10 +92,10 @@ def test_queries_by_meter_register_and_time_use_indexes(tmp_path: Path) -> None:
     assert "readings_ts" in str(plan)
 
 
-def test_a_row_the_database_refuses_is_rejected_alone(tmp_path: Path) -> None:
+async def test_a_row_the_database_refuses_is_rejected_alone(tmp_path: Path) -> None:
     sink = make(tmp_path)
-    run(write_all(sink, []))  # creates the table
-    with sqlite3.connect(tmp_path / "readings.sqlite") as db:
+    await write_all(sink, [])  # creates the table
+    with contextlib.closing(sqlite3.connect(tmp_path / "readings.sqlite")) as db, db:
         # An operator's rule: no negative energy.
         db.execute(
             "CREATE TRIGGER no_negative BEFORE INSERT ON readings WHEN NEW.value_num < 0"
@@ -105,7 +106,7 @@ def test_a_row_the_database_refuses_is_rejected_alone(tmp_path: Path) -> None:
     mixed = make_batch(
         bus="bus-1", meter="12345678", taken_at=bad.taken_at, readings=(good[0], bad, *good[1:])
     )
-    (result,) = run(write_all(make(tmp_path), [mixed]))
+    (result,) = await write_all(make(tmp_path), [mixed])
     assert result.accepted == 3
     assert [(r.reading, "negative" in r.reason) for r in result.rejected] == [(bad, True)]
     assert query(tmp_path, "SELECT address FROM readings ORDER BY address") == [
@@ -115,8 +116,8 @@ def test_a_row_the_database_refuses_is_rejected_alone(tmp_path: Path) -> None:
     ]
 
 
-def test_a_custom_table_name_and_absolute_path(tmp_path: Path) -> None:
+async def test_a_custom_table_name_and_absolute_path(tmp_path: Path) -> None:
     target = tmp_path / "elsewhere" / "meters.db"
-    run(write_all(make(tmp_path / "state", path=str(target), table="flat_3"), [batch(0)]))
-    with sqlite3.connect(target) as db:
+    await write_all(make(tmp_path / "state", path=str(target), table="flat_3"), [batch(0)])
+    with contextlib.closing(sqlite3.connect(target)) as db:
         assert db.execute("SELECT count(*) FROM flat_3").fetchone() == (3,)

@@ -28,6 +28,7 @@ from structlog.testing import capture_logs
 from poller.sinks._contract import SinkContext, SinkFatalError, SinkUnavailableError, WriteResult
 from poller.sinks.http import HttpSettings, HttpSink
 from poller.sinks.mqtt import MqttSettings, MqttSink
+from tests.quiet import mqtt_flushed
 from tests.services import (
     Certificates,
     RecordingServer,
@@ -37,7 +38,7 @@ from tests.services import (
     recording_server,
 )
 
-from .conftest import batch, many, run, write_and_close
+from .conftest import batch, many, write_and_close
 
 USER, PASSWORD = "meter", "m0sq-Secret-7f3a"
 READER, READER_PASSWORD = "reader", "r3ader-Secret-91bc"
@@ -125,18 +126,29 @@ def mqtt_sink(broker: TlsMosquitto, context: SinkContext, root: str, **options: 
     return MqttSink(settings, context)
 
 
+def reader(pki: Certificates) -> dict[str, Any]:
+    """How the test's own clients log in: the reader's password and client certificate."""
+    tls = ssl.create_default_context(cafile=pki.ca)
+    tls.load_cert_chain(pki.client_cert, pki.client_key)
+    return {"username": READER, "password": READER_PASSWORD, "tls_context": tls}
+
+
+async def flushed(
+    broker: TlsMosquitto, pki: Certificates, root: str, messages: list[aiomqtt.Message]
+) -> None:
+    """Every message the broker routed to ``root`` so far is in ``messages``."""
+    await mqtt_flushed(("127.0.0.1", broker.port), f"{root}/quiet", messages, **reader(pki))
+
+
 @contextlib.asynccontextmanager
 async def subscribed(
     broker: TlsMosquitto, pki: Certificates, topic: str
 ) -> AsyncIterator[list[aiomqtt.Message]]:
     """An independent subscriber over TLS (with the client certificate, for any broker)."""
-    tls = ssl.create_default_context(cafile=pki.ca)
-    tls.load_cert_chain(pki.client_cert, pki.client_key)
     messages: list[aiomqtt.Message] = []
     async with aiomqtt.Client(
-        "127.0.0.1", broker.port, identifier=f"test-{uuid.uuid4().hex[:8]}",
-        username=READER, password=READER_PASSWORD, tls_context=tls,
-    ) as client:  # fmt: skip
+        "127.0.0.1", broker.port, identifier=f"test-{uuid.uuid4().hex[:8]}", **reader(pki)
+    ) as client:
         await client.subscribe(topic, qos=1)
 
         async def collect() -> None:
@@ -153,8 +165,14 @@ async def subscribed(
                 await task
 
 
-async def states(messages: list[aiomqtt.Message], count: int) -> list[aiomqtt.Message]:
-    """The state messages once ``count`` have come, and a moment later for any extra."""
+async def states(
+    broker: TlsMosquitto,
+    pki: Certificates,
+    root: str,
+    messages: list[aiomqtt.Message],
+    count: int,
+) -> list[aiomqtt.Message]:
+    """The state messages once ``count`` have come, and any extra the broker had by then."""
     deadline = time.monotonic() + 5
     got = [m for m in messages if not str(m.topic).endswith("/status")]
     while len(got) < count:
@@ -162,7 +180,7 @@ async def states(messages: list[aiomqtt.Message], count: int) -> list[aiomqtt.Me
             pytest.fail(f"timed out with {len(got)} of {count} messages")
         await asyncio.sleep(0.01)
         got = [m for m in messages if not str(m.topic).endswith("/status")]
-    await asyncio.sleep(0.1)
+    await flushed(broker, pki, root, messages)
     return [m for m in messages if not str(m.topic).endswith("/status")]
 
 
@@ -185,46 +203,41 @@ async def deliver_all(
             await s.close()
         assert result.accepted == len(readings)
         assert not result.retry
-        got = await states(messages, len(readings))
+        got = await states(broker, pki, root, messages, len(readings))
     assert len(got) == len(readings)
     assert sorted(json.loads(m.payload)["key"] for m in got) == sorted(r.key for r in readings)
 
 
-def test_mqtt_with_the_ca_and_a_password_delivers_every_reading(
+async def test_mqtt_with_the_ca_and_a_password_delivers_every_reading(
     broker: TlsMosquitto, pki: Certificates, context: SinkContext
 ) -> None:
-    run(deliver_all(broker, pki, context, ca_file=pki.ca, password=PASSWORD))
+    await deliver_all(broker, pki, context, ca_file=pki.ca, password=PASSWORD)
 
 
-def test_mqtt_client_certificate_for_a_broker_that_requires_one(
+async def test_mqtt_client_certificate_for_a_broker_that_requires_one(
     mtls_broker: TlsMosquitto,
     pki: Certificates,
     context: SinkContext,
     logs: list[MutableMapping[str, Any]],
 ) -> None:
-    async def body() -> None:
-        await deliver_all(
-            mtls_broker, pki, context, ca_file=pki.ca, password=PASSWORD,
-            cert_file=pki.client_cert, key_file=pki.client_key,
-        )  # fmt: skip
-        # Without one: under TLS 1.3 the broker's "certificate required" alert comes
-        # after the client's handshake; paho only logs it and the connect times out.
-        s = mqtt_sink(
-            mtls_broker, context, unique(), ca_file=pki.ca, password=PASSWORD, timeout=1.0
-        )
-        result = await s.write(batch(many(3)))
-        await s.close()
-        reason = all_retried(result, 3)
-        assert "cannot connect" in reason
-        assert_never_shown(logs, reason, s, s.settings)
-
-    run(body())
+    await deliver_all(
+        mtls_broker, pki, context, ca_file=pki.ca, password=PASSWORD,
+        cert_file=pki.client_cert, key_file=pki.client_key,
+    )  # fmt: skip
+    # Without one: under TLS 1.3 the broker's "certificate required" alert comes
+    # after the client's handshake; paho only logs it and the connect times out.
+    s = mqtt_sink(mtls_broker, context, unique(), ca_file=pki.ca, password=PASSWORD, timeout=1.0)
+    result = await s.write(batch(many(3)))
+    await s.close()
+    reason = all_retried(result, 3)
+    assert "cannot connect" in reason
+    assert_never_shown(logs, reason, s, s.settings)
 
 
 @PAHO_HANDSHAKE_LEAK
 @pytest.mark.usefixtures("paho_handshake_leak")
 @pytest.mark.parametrize("trust", ["system", "other-ca"])
-def test_mqtt_server_certificate_not_trusted_is_retry_naming_tls(
+async def test_mqtt_server_certificate_not_trusted_is_retry_naming_tls(
     broker: TlsMosquitto,
     pki: Certificates,
     context: SinkContext,
@@ -233,22 +246,19 @@ def test_mqtt_server_certificate_not_trusted_is_retry_naming_tls(
 ) -> None:
     options: dict[str, Any] = {"tls": True} if trust == "system" else {"ca_file": pki.other_ca}
 
-    async def body() -> None:
-        s = mqtt_sink(broker, context, unique(), password=PASSWORD, **options)
-        with pytest.raises(SinkUnavailableError) as caught:
-            await s.connect()
-        result = await s.write(batch(many(4)))
-        await s.close()
-        reason = all_retried(result, 4)
-        assert TLS_FAILURE in reason
-        assert TLS_FAILURE in str(caught.value)
-        assert any(e["event"] == "mqtt_retry" for e in logs)
-        assert_never_shown(logs, reason, caught.value, s, s.settings)
-
-    run(body())
+    s = mqtt_sink(broker, context, unique(), password=PASSWORD, **options)
+    with pytest.raises(SinkUnavailableError) as caught:
+        await s.connect()
+    result = await s.write(batch(many(4)))
+    await s.close()
+    reason = all_retried(result, 4)
+    assert TLS_FAILURE in reason
+    assert TLS_FAILURE in str(caught.value)
+    assert any(e["event"] == "mqtt_retry" for e in logs)
+    assert_never_shown(logs, reason, caught.value, s, s.settings)
 
 
-def test_mqtt_wrong_password_is_refused_as_retry_and_never_shown(
+async def test_mqtt_wrong_password_is_refused_as_retry_and_never_shown(
     broker: TlsMosquitto,
     pki: Certificates,
     context: SinkContext,
@@ -258,28 +268,25 @@ def test_mqtt_wrong_password_is_refused_as_retry_and_never_shown(
     # batch; a credential is configuration, never a reason to set a reading aside.
     root = unique()
 
-    async def body() -> None:
-        async with subscribed(broker, pki, f"{root}/#") as messages:
-            s = mqtt_sink(broker, context, root, ca_file=pki.ca, password=WRONG_PASSWORD)
-            result = await s.write(batch(many(5)))
-            await s.close()
-            await asyncio.sleep(0.2)
-            assert messages == []
-        reason = all_retried(result, 5)
-        assert "Not authorized" in reason
-        assert any(e["event"] == "mqtt_retry" for e in logs)
-        assert_never_shown(logs, reason, s, s.settings)
-
-    run(body())
+    async with subscribed(broker, pki, f"{root}/#") as messages:
+        s = mqtt_sink(broker, context, root, ca_file=pki.ca, password=WRONG_PASSWORD)
+        result = await s.write(batch(many(5)))
+        await s.close()
+        await flushed(broker, pki, root, messages)
+        assert messages == []
+    reason = all_retried(result, 5)
+    assert "Not authorized" in reason
+    assert any(e["event"] == "mqtt_retry" for e in logs)
+    assert_never_shown(logs, reason, s, s.settings)
 
 
 @pytest.mark.parametrize(
     "options", [{"insecure": True}, {"tls": True, "insecure": True}], ids=["alone", "with-tls"]
 )
-def test_mqtt_insecure_connects_without_the_ca(
+async def test_mqtt_insecure_connects_without_the_ca(
     broker: TlsMosquitto, pki: Certificates, context: SinkContext, options: dict[str, Any]
 ) -> None:
-    run(deliver_all(broker, pki, context, password=PASSWORD, **options))
+    await deliver_all(broker, pki, context, password=PASSWORD, **options)
 
 
 # --- http ---------------------------------------------------------------------------
@@ -321,7 +328,7 @@ async def post(sink: HttpSink, count: int) -> WriteResult:
         await sink.close()
 
 
-def test_https_with_the_ca_and_a_bearer_token_delivers(
+async def test_https_with_the_ca_and_a_bearer_token_delivers(
     https_server: RecordingServer, pki: Certificates, context: SinkContext
 ) -> None:
     assert https_server.url.startswith("https://")
@@ -334,7 +341,7 @@ def test_https_with_the_ca_and_a_bearer_token_delivers(
         finally:
             await s.close()
 
-    result = run(body())
+    result = await body()
     assert result.accepted == len(readings)
     assert not result.retry
     (request,) = https_server.requests
@@ -342,7 +349,7 @@ def test_https_with_the_ca_and_a_bearer_token_delivers(
 
 
 @pytest.mark.parametrize("trust", ["system", "other-ca"])
-def test_https_server_certificate_not_trusted_is_retry(
+async def test_https_server_certificate_not_trusted_is_retry(
     https_server: RecordingServer,
     pki: Certificates,
     context: SinkContext,
@@ -351,7 +358,7 @@ def test_https_server_certificate_not_trusted_is_retry(
 ) -> None:
     options = {} if trust == "system" else {"ca_file": pki.other_ca}
     s = http_sink(https_server, context, bearer_token=TOKEN, **options)
-    result = run(post(s, 4))
+    result = await post(s, 4)
     reason = all_retried(result, 4)
     assert TLS_FAILURE in reason
     assert https_server.requests == []  # the token never left the client
@@ -359,7 +366,7 @@ def test_https_server_certificate_not_trusted_is_retry(
     assert_never_shown(logs, reason, s, s.settings)
 
 
-def test_https_wrong_token_is_401_retry_and_never_shown(
+async def test_https_wrong_token_is_401_retry_and_never_shown(
     https_server: RecordingServer,
     pki: Certificates,
     context: SinkContext,
@@ -367,7 +374,7 @@ def test_https_wrong_token_is_401_retry_and_never_shown(
 ) -> None:
     # 401 is in the default retry_statuses: a token expired is not bad data.
     s = http_sink(https_server, context, ca_file=pki.ca, bearer_token=WRONG_TOKEN)
-    result = run(post(s, 6))
+    result = await post(s, 6)
     reason = all_retried(result, 6)
     assert reason.startswith("HTTP 401 Unauthorized")
     assert "invalid credentials" in reason  # the body is kept, the echoed token masked
@@ -377,16 +384,16 @@ def test_https_wrong_token_is_401_retry_and_never_shown(
     assert_never_shown(logs, reason, s, s.settings)
 
 
-def test_https_insecure_skips_verification(
+async def test_https_insecure_skips_verification(
     https_server: RecordingServer, context: SinkContext
 ) -> None:
     s = http_sink(https_server, context, insecure=True, bearer_token=TOKEN)
-    result = run(post(s, 3))
+    result = await post(s, 3)
     assert result.accepted == 3
     assert len(https_server.requests) == 1
 
 
-def test_https_client_certificate_for_a_server_that_requires_one(
+async def test_https_client_certificate_for_a_server_that_requires_one(
     mtls_server: RecordingServer,
     pki: Certificates,
     context: SinkContext,
@@ -396,7 +403,7 @@ def test_https_client_certificate_for_a_server_that_requires_one(
         mtls_server, context, ca_file=pki.ca, bearer_token=TOKEN,
         cert_file=pki.client_cert, key_file=pki.client_key,
     )  # fmt: skip
-    assert run(post(with_cert, 3)).accepted == 3
+    assert (await post(with_cert, 3)).accepted == 3
     # Without one, the server's alert races the request (TLS 1.3: it comes after the
     # client's handshake) and reaches httpx as a ReadError or, now and then, a bare
     # ssl.SSLError: either must be a "retry", never an exception out of write. The bare
@@ -409,14 +416,14 @@ def test_https_client_certificate_for_a_server_that_requires_one(
         finally:
             await without.close()
 
-    for result in run(attempts()):
+    for result in await attempts():
         reason = all_retried(result, 2)
         assert "unreachable" in reason
         assert_never_shown(logs, reason, without, without.settings)
     assert len(mtls_server.requests) == 1
 
 
-def test_mqtt_wrong_password_is_fatal(
+async def test_mqtt_wrong_password_is_fatal(
     broker: TlsMosquitto, pki: Certificates, context: SinkContext
 ) -> None:
     async def body() -> None:
@@ -431,12 +438,12 @@ def test_mqtt_wrong_password_is_fatal(
         assert len(result.retry) == 3
         assert WRONG_PASSWORD not in str(caught.value)
 
-    run(body())
+    await body()
 
 
 @PAHO_HANDSHAKE_LEAK
 @pytest.mark.usefixtures("paho_handshake_leak")
-def test_mqtt_an_untrusted_certificate_is_not_fatal(
+async def test_mqtt_an_untrusted_certificate_is_not_fatal(
     broker: TlsMosquitto, pki: Certificates, context: SinkContext
 ) -> None:
     async def body() -> None:
@@ -445,4 +452,4 @@ def test_mqtt_an_untrusted_certificate_is_not_fatal(
         assert result.retry
         assert not result.fatal
 
-    run(body())
+    await body()

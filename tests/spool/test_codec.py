@@ -23,7 +23,7 @@ from poller.readings import (
 from poller.spool import Spool, decode_batch, encode_batch
 from tests.builders import identification, obis
 
-from ..sinks.helpers import batch, failed_batch, run
+from ..sinks.helpers import batch, failed_batch
 
 texts = st.text(max_size=12)
 optional_texts = st.none() | texts
@@ -114,7 +114,9 @@ def test_a_batch_encodes_and_decodes_unchanged(original: ReadingBatch) -> None:
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(batches(), min_size=1, max_size=4))
-def test_batches_round_trip_through_the_spool_unchanged(originals: list[ReadingBatch]) -> None:
+async def test_batches_round_trip_through_the_spool_unchanged(
+    originals: list[ReadingBatch],
+) -> None:
     async def main(state: Path) -> list[ReadingBatch]:
         async with Spool(state) as spool:
             for b in originals:
@@ -123,7 +125,7 @@ def test_batches_round_trip_through_the_spool_unchanged(originals: list[ReadingB
             return [e.batch for e in await spool.fetch("reader", limit=100)]
 
     with tempfile.TemporaryDirectory() as state:
-        back = run(main(Path(state)))
+        back = await main(Path(state))
     assert len(back) == len(originals)
     assert all(same(a, b) for a, b in zip(back, originals, strict=True))
 

@@ -20,7 +20,7 @@ from poller.spool import (
     SpoolFullError,
 )
 
-from ..sinks.helpers import batch, run
+from ..sinks.helpers import batch
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,7 +46,7 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_a_process_killed_right_after_put_loses_nothing(tmp_path: Path) -> None:
+async def test_a_process_killed_right_after_put_loses_nothing(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-c", WRITER, str(tmp_path), "25"],
@@ -65,14 +65,14 @@ def test_a_process_killed_right_after_put_loses_nothing(tmp_path: Path) -> None:
         async with Spool(tmp_path) as spool:
             return [e.batch for e in await spool.fetch("any", limit=100)]
 
-    assert run(reopen()) == [batch(i, size=30) for i in range(25)]
+    assert await reopen() == [batch(i, size=30) for i in range(25)]
 
 
-def test_a_corrupt_spool_file_is_reported_at_start(tmp_path: Path) -> None:
+async def test_a_corrupt_spool_file_is_reported_at_start(tmp_path: Path) -> None:
     (tmp_path / FILENAME).write_bytes(b"this is not a database, it is garbage\n" * 200)
 
     with pytest.raises(SpoolCorruptError) as caught:
-        run(Spool(tmp_path).open())
+        await Spool(tmp_path).open()
     text = str(caught.value)
     assert str(tmp_path / FILENAME) in text
     assert "corrupt" in text
@@ -80,13 +80,13 @@ def test_a_corrupt_spool_file_is_reported_at_start(tmp_path: Path) -> None:
     assert ".recover" in text
 
 
-def test_a_spool_damaged_inside_is_reported_at_start(tmp_path: Path) -> None:
+async def test_a_spool_damaged_inside_is_reported_at_start(tmp_path: Path) -> None:
     async def fill():
         async with Spool(tmp_path) as spool:
             for i in range(300):
                 await spool.put(batch(i, size=30))
 
-    run(fill())
+    await fill()
     path = tmp_path / FILENAME
     data = bytearray(path.read_bytes())
     page = 4096
@@ -95,22 +95,22 @@ def test_a_spool_damaged_inside_is_reported_at_start(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
 
     with pytest.raises(SpoolCorruptError, match="corrupt"):
-        run(Spool(tmp_path).open())
+        await Spool(tmp_path).open()
 
 
-def test_a_full_disk_is_reported_at_start(tmp_path: Path) -> None:
+async def test_a_full_disk_is_reported_at_start(tmp_path: Path) -> None:
     # SQLite answers a file at its page cap exactly as it answers a full disk (SQLITE_FULL).
     tiny = Retention(max_bytes=1024, max_file_bytes=4096)
 
     with pytest.raises(SpoolFullError) as caught:
-        run(Spool(tmp_path, retention=tiny).open())
+        await Spool(tmp_path, retention=tiny).open()
     text = str(caught.value)
     assert str(tmp_path / FILENAME) in text
     assert "no space left" in text
     assert "free space" in text
 
 
-def test_a_full_disk_while_running_fails_the_put_clearly(tmp_path: Path) -> None:
+async def test_a_full_disk_while_running_fails_the_put_clearly(tmp_path: Path) -> None:
     async def main():
         retention = Retention(max_bytes=10**9, max_file_bytes=64 * 1024)
         async with Spool(tmp_path, retention=retention) as spool:
@@ -125,15 +125,15 @@ def test_a_full_disk_while_running_fails_the_put_clearly(tmp_path: Path) -> None
             kept = [e.batch for e in await spool.fetch("any", limit=1000)]
             return stored, kept, str(failure)
 
-    stored, kept, failure = run(main())
+    stored, kept, failure = await main()
     assert "no space left while storing a batch" in failure
     assert 0 < stored < 1000
     assert kept == [batch(i, size=30) for i in range(stored)]
 
 
-def test_an_unwritable_state_directory_is_reported(tmp_path: Path) -> None:
+async def test_an_unwritable_state_directory_is_reported(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
 
     with pytest.raises(SpoolError, match="cannot create its directory"):
-        run(Spool(blocker / "state").open())
+        await Spool(blocker / "state").open()

@@ -19,7 +19,6 @@ from poller.delivery import SpoolDispatcher
 from poller.readings import ReadingBatch
 from poller.spool import Spool, decode_batch, encode_batch
 
-from ..sinks.helpers import run
 from .helpers import NO_WAIT, ScriptedSink
 
 FIXTURE = Path(__file__).parent / "fixtures" / "format1.json"
@@ -65,12 +64,12 @@ def test_readings_of_a_format_1_batch_share_its_context() -> None:
     assert all(r.context is batch.context for r in batch.readings)
 
 
-def test_a_spool_written_by_format_1_is_delivered_after_the_upgrade(tmp_path: Path) -> None:
+async def test_a_spool_written_by_format_1_is_delivered_after_the_upgrade(tmp_path: Path) -> None:
     async def create() -> None:
         async with Spool(tmp_path):
             pass  # the file and its tables, as the previous version left them
 
-    run(create())
+    await create()
     path = tmp_path / "spool.sqlite"
     with sqlite3.connect(path) as db:
         for entry in ENTRIES:
@@ -94,6 +93,6 @@ def test_a_spool_written_by_format_1_is_delivered_after_the_upgrade(tmp_path: Pa
         async with Spool(tmp_path) as spool:
             await SpoolDispatcher(spool, sink, backoff=NO_WAIT).drain()
 
-    run(deliver())
+    await deliver()
     delivered = [json.dumps(r.to_record(), ensure_ascii=False) for r in sink.stored]
     assert delivered == [record for entry in ENTRIES for record in entry["records"]]

@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 from poller.delivery import SpoolDispatcher
 from poller.spool import Retention, Spool, SpoolClosedError, encode_batch
 
-from ..sinks.helpers import batch, failed_batch, run
+from ..sinks.helpers import batch, failed_batch
 from .helpers import NO_WAIT, ScriptedSink
 
 
@@ -23,7 +23,9 @@ class FakeTime:
         return self.now
 
 
-def test_put_returns_increasing_seqs_and_fetch_gives_them_oldest_first(tmp_path: Path) -> None:
+async def test_put_returns_increasing_seqs_and_fetch_gives_them_oldest_first(
+    tmp_path: Path,
+) -> None:
     async def main():
         async with Spool(tmp_path) as spool:
             for i in range(5):
@@ -35,7 +37,7 @@ def test_put_returns_increasing_seqs_and_fetch_gives_them_oldest_first(tmp_path:
             rest = await spool.fetch("a")
             return seqs, fetched, rest, spool.stats()
 
-    seqs, fetched, rest, stats = run(main())
+    seqs, fetched, rest, stats = await main()
     assert seqs == sorted(seqs)
     assert len(set(seqs)) == 5
     assert [e.batch for e in fetched] == [batch(i) for i in range(3)]
@@ -47,7 +49,7 @@ def test_put_returns_increasing_seqs_and_fetch_gives_them_oldest_first(tmp_path:
     assert stats.sinks["a"].counters.delivered_readings == 9
 
 
-def test_each_sink_has_its_own_cursor_kept_across_restarts(tmp_path: Path) -> None:
+async def test_each_sink_has_its_own_cursor_kept_across_restarts(tmp_path: Path) -> None:
     async def first():
         async with Spool(tmp_path) as spool:
             for i in range(4):
@@ -69,8 +71,8 @@ def test_each_sink_has_its_own_cursor_kept_across_restarts(tmp_path: Path) -> No
                 spool.stats(),
             )
 
-    run(first())
-    fast, slow, stats = run(second())
+    await first()
+    fast, slow, stats = await second()
     assert fast == []
     assert slow == [batch(1), batch(2), batch(3)]
     # Only what the slow sink still lacks is kept.
@@ -79,7 +81,7 @@ def test_each_sink_has_its_own_cursor_kept_across_restarts(tmp_path: Path) -> No
     assert stats.sinks["fast"].depth_batches == 0
 
 
-def test_a_new_sink_gets_everything_still_in_the_spool(tmp_path: Path) -> None:
+async def test_a_new_sink_gets_everything_still_in_the_spool(tmp_path: Path) -> None:
     async def main():
         async with Spool(tmp_path) as spool:
             for i in range(3):
@@ -87,10 +89,10 @@ def test_a_new_sink_gets_everything_still_in_the_spool(tmp_path: Path) -> None:
             spool.register("late")
             return [e.batch for e in await spool.fetch("late")]
 
-    assert run(main()) == [batch(0), batch(1), batch(2)]
+    assert await main() == [batch(0), batch(1), batch(2)]
 
 
-def test_failed_sessions_are_spooled_but_sinks_get_only_readings(tmp_path: Path) -> None:
+async def test_failed_sessions_are_spooled_but_sinks_get_only_readings(tmp_path: Path) -> None:
     sink = ScriptedSink()
 
     async def main():
@@ -103,7 +105,7 @@ def test_failed_sessions_are_spooled_but_sinks_get_only_readings(tmp_path: Path)
             await dispatcher.drain()
             return stored, spool.stats()
 
-    stored, stats = run(main())
+    stored, stats = await main()
     assert stored[1] == failed_batch(1)
     assert [b.meter for b in sink.writes] == ["12345678", "12345678"]
     assert stats.failed_batches == 1
@@ -111,7 +113,7 @@ def test_failed_sessions_are_spooled_but_sinks_get_only_readings(tmp_path: Path)
     assert (counters.delivered_batches, counters.skipped_batches) == (2, 1)
 
 
-def test_past_the_size_limit_only_the_oldest_are_dropped_and_counted(tmp_path: Path) -> None:
+async def test_past_the_size_limit_only_the_oldest_are_dropped_and_counted(tmp_path: Path) -> None:
     size = len(encode_batch(batch(0)).encode())
     retention = Retention(max_bytes=size * 10 + size // 2)
 
@@ -124,7 +126,7 @@ def test_past_the_size_limit_only_the_oldest_are_dropped_and_counted(tmp_path: P
             kept = [e.batch for e in await spool.fetch("down", limit=100)]
             return kept, spool.stats(), logs
 
-    kept, stats, logs = run(main())
+    kept, stats, logs = await main()
     assert kept == [batch(i) for i in range(4, 14)]
     assert (stats.dropped_batches, stats.dropped_readings) == (4, 12)
     down = stats.sinks["down"].counters
@@ -140,7 +142,7 @@ def test_past_the_size_limit_only_the_oldest_are_dropped_and_counted(tmp_path: P
     assert stats.fill_ratio > 0.9
 
 
-def test_nearing_the_age_limit_warns_before_anything_is_dropped(tmp_path: Path) -> None:
+async def test_nearing_the_age_limit_warns_before_anything_is_dropped(tmp_path: Path) -> None:
     clock = FakeTime()
 
     async def main():
@@ -152,7 +154,7 @@ def test_nearing_the_age_limit_warns_before_anything_is_dropped(tmp_path: Path) 
                     clock.now += 1000.0
             return [e.batch for e in await spool.fetch("down")], spool.stats(), logs
 
-    kept, stats, logs = run(main())
+    kept, stats, logs = await main()
     assert kept == [batch(i) for i in range(4)]
     assert stats.near_limit
     assert stats.dropped_batches == 0
@@ -162,7 +164,7 @@ def test_nearing_the_age_limit_warns_before_anything_is_dropped(tmp_path: Path) 
     assert stats.sinks["down"].lag_seconds == pytest.approx(stats.oldest_age) == 4000.0
 
 
-def test_age_retention_applies_at_the_next_put(tmp_path: Path) -> None:
+async def test_age_retention_applies_at_the_next_put(tmp_path: Path) -> None:
     clock = FakeTime()
 
     async def main():
@@ -173,12 +175,12 @@ def test_age_retention_applies_at_the_next_put(tmp_path: Path) -> None:
             await spool.put(batch(1))
             return [e.batch for e in await spool.fetch("down")], spool.stats()
 
-    kept, stats = run(main())
+    kept, stats = await main()
     assert kept == [batch(1)]
     assert stats.sinks["down"].counters.dropped_batches == 1
 
 
-def test_stats_give_depth_and_lag_per_sink(tmp_path: Path) -> None:
+async def test_stats_give_depth_and_lag_per_sink(tmp_path: Path) -> None:
     clock = FakeTime()
 
     async def main():
@@ -192,7 +194,7 @@ def test_stats_give_depth_and_lag_per_sink(tmp_path: Path) -> None:
             await spool.advance("a", first.seq, delivered=2)
             return spool.stats()
 
-    stats = run(main())
+    stats = await main()
     a, b = stats.sinks["a"], stats.sinks["b"]
     assert (a.depth_batches, a.depth_readings, a.lag_seconds) == (2, 4, 120.0)
     assert (b.depth_batches, b.depth_readings, b.lag_seconds) == (3, 6, 180.0)
@@ -200,16 +202,13 @@ def test_stats_give_depth_and_lag_per_sink(tmp_path: Path) -> None:
     assert stats.oldest_age == 180.0
 
 
-def test_put_on_a_closed_spool_raises(tmp_path: Path) -> None:
-    async def main():
-        spool = Spool(tmp_path)
-        with pytest.raises(SpoolClosedError, match="not open"):
-            await spool.put(batch(0))
-
-    run(main())
+async def test_put_on_a_closed_spool_raises(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    with pytest.raises(SpoolClosedError, match="not open"):
+        await spool.put(batch(0))
 
 
-def test_an_unregistered_sink_no_longer_holds_batches_but_keeps_its_cursor(
+async def test_an_unregistered_sink_no_longer_holds_batches_but_keeps_its_cursor(
     tmp_path: Path,
 ) -> None:
     async def main():
@@ -229,14 +228,14 @@ def test_an_unregistered_sink_no_longer_holds_batches_but_keeps_its_cursor(
             spool.register("removed")  # added again by a later reload
             return held, after, spool.cursor("removed"), first.seq
 
-    held, after, cursor, first_seq = run(main())
+    held, after, cursor, first_seq = await main()
     assert held == 2
     assert after.batches == 0
     assert "removed" not in after.sinks
     assert cursor == first_seq
 
 
-def test_a_dropped_batch_is_known_as_dropped(tmp_path: Path) -> None:
+async def test_a_dropped_batch_is_known_as_dropped(tmp_path: Path) -> None:
     """A dispatcher holding a batch that retention deleted must let it go, not deliver it."""
     size = len(encode_batch(batch(0)).encode())
 
@@ -251,11 +250,11 @@ def test_a_dropped_batch_is_known_as_dropped(tmp_path: Path) -> None:
             oldest_kept = (await spool.fetch("down", limit=1))[0]
             return before, spool.dropped(held.seq), spool.dropped(oldest_kept.seq)
 
-    before, after, kept = run(main())
+    before, after, kept = await main()
     assert (before, after, kept) == (False, True, False)
 
 
-def test_two_sinks_finishing_one_batch_at_once_delete_it(tmp_path: Path) -> None:
+async def test_two_sinks_finishing_one_batch_at_once_delete_it(tmp_path: Path) -> None:
     async def main():
         async with Spool(tmp_path) as spool:
             spool.register("a")
@@ -268,4 +267,4 @@ def test_two_sinks_finishing_one_batch_at_once_delete_it(tmp_path: Path) -> None
             )
             return spool.stats().batches
 
-    assert run(main()) == 0
+    assert await main() == 0

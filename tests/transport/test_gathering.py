@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 
 import pytest
@@ -68,7 +67,7 @@ async def opened(inner: ScriptedPort, options: PortOptions | None = None) -> Gat
     return port
 
 
-def test_echo_is_dropped_and_an_echo_alone_is_no_data() -> None:
+async def test_echo_is_dropped_and_an_echo_alone_is_no_data() -> None:
     async def scenario() -> None:
         inner = ScriptedPort([(0.01, b"/?"), (0.02, b"!\r\n"), (0.3, b"/ABC5\r\n")])
         port = await opened(inner, PortOptions(echo=True))
@@ -81,10 +80,10 @@ def test_echo_is_dropped_and_an_echo_alone_is_no_data() -> None:
         await plain.write(b"/?!\r\n")
         assert await plain.read(1.0) == b"/?!\r\n"  # without the option: every byte
 
-    asyncio.run(scenario())
+    await scenario()
 
 
-def test_reset_input_forgets_the_echo_still_expected() -> None:
+async def test_reset_input_forgets_the_echo_still_expected() -> None:
     async def scenario() -> None:
         port = await opened(ScriptedPort([(0.1, b"/?!\r\n")]), PortOptions(echo=True))
         await port.write(b"/?!\r\n")
@@ -92,10 +91,10 @@ def test_reset_input_forgets_the_echo_still_expected() -> None:
         assert port.echo.pending == 0
         assert await port.read(1.0) == b"/?!\r\n"
 
-    asyncio.run(scenario())
+    await scenario()
 
 
-def test_inter_byte_read_gathers_while_bytes_follow_never_past_the_deadline() -> None:
+async def test_inter_byte_read_gathers_while_bytes_follow_never_past_the_deadline() -> None:
     chunks = [(0.0, b"a"), (0.03, b"b"), (0.07, b"c"), (0.2, b"d")]
 
     async def scenario() -> None:
@@ -110,10 +109,10 @@ def test_inter_byte_read_gathers_while_bytes_follow_never_past_the_deadline() ->
         assert await early.read(0.05) == b"ab"
         assert early.clock.now() == 0.05
 
-    asyncio.run(scenario())
+    await scenario()
 
 
-def test_an_echo_during_gathering_does_not_extend_it() -> None:
+async def test_an_echo_during_gathering_does_not_extend_it() -> None:
     async def scenario() -> None:
         # Junk first, then our echo, then the answer: the pause is counted from the junk.
         inner = ScriptedPort([(0.0, b"\x7f"), (0.03, b"/?!\r\n"), (0.06, b"/ABC5\r\n")])
@@ -123,10 +122,10 @@ def test_an_echo_during_gathering_does_not_extend_it() -> None:
         assert port.clock.now() == 0.05
         assert await port.read(1.0) == b"/ABC5\r\n"
 
-    asyncio.run(scenario())
+    await scenario()
 
 
-def test_a_line_lost_while_gathering_keeps_the_bytes_and_raises_next() -> None:
+async def test_a_line_lost_while_gathering_keeps_the_bytes_and_raises_next() -> None:
     async def scenario() -> None:
         inner = ScriptedPort([(0.0, b"/ABC"), (0.01, b"5")], lost_at=0.02)
         port = await opened(inner, PortOptions(inter_byte_read=0.05))
@@ -134,7 +133,7 @@ def test_a_line_lost_while_gathering_keeps_the_bytes_and_raises_next() -> None:
         with pytest.raises(PortClosedError):
             await port.read(1.0)
 
-    asyncio.run(scenario())
+    await scenario()
 
 
 @pytest.mark.parametrize(
@@ -152,7 +151,7 @@ def test_a_line_lost_while_gathering_keeps_the_bytes_and_raises_next() -> None:
         ([(0.0, b"ab"), (0.01, b"cd"), (0.03, b"ef")], b"abcd", 0.01),
     ],
 )
-def test_a_burst_ends_at_a_possible_message_end_or_a_pause(
+async def test_a_burst_ends_at_a_possible_message_end_or_a_pause(
     arrivals: list[tuple[float, bytes]], burst: bytes, at: float
 ) -> None:
     async def scenario() -> None:
@@ -160,10 +159,10 @@ def test_a_burst_ends_at_a_possible_message_end_or_a_pause(
         got = await port.read_burst(1.0)
         assert (got.data, got.at) == (burst, at)
 
-    asyncio.run(scenario())
+    await scenario()
 
 
-def test_the_burst_gap_follows_the_rate_set() -> None:
+async def test_the_burst_gap_follows_the_rate_set() -> None:
     arrivals = [(0.0, b"ab"), (0.001, b"cd"), (0.004, b"ef")]
 
     async def scenario() -> None:
@@ -180,10 +179,10 @@ def test_the_burst_gap_follows_the_rate_set() -> None:
         inner.arrivals = [(1.0, b"ab"), (1.001, b"cd"), (1.004, b"ef")]
         assert (await port.read_burst(2.0)).data == b"abcdef"
 
-    asyncio.run(scenario())
+    await scenario()
 
 
-def test_nothing_by_the_deadline_is_an_empty_burst_and_limit_caps_a_burst() -> None:
+async def test_nothing_by_the_deadline_is_an_empty_burst_and_limit_caps_a_burst() -> None:
     async def scenario() -> None:
         port = await opened(ScriptedPort([(0.5, b"ab"), (0.51, b"cd")]))
         nothing = await port.read_burst(0.2)
@@ -191,10 +190,10 @@ def test_nothing_by_the_deadline_is_an_empty_burst_and_limit_caps_a_burst() -> N
         capped = await port.read_burst(1.0, limit=0.505)
         assert (capped.data, capped.at) == (b"ab", 0.5)
 
-    asyncio.run(scenario())
+    await scenario()
 
 
-def test_a_long_burst_is_handed_over_in_pieces() -> None:
+async def test_a_long_burst_is_handed_over_in_pieces() -> None:
     chunk = b"x" * 1000
     arrivals = [(i / 1024, chunk) for i in range(8)]
 
@@ -205,10 +204,10 @@ def test_a_long_burst_is_handed_over_in_pieces() -> None:
         assert len(first.data) == 5000 > MAX_BURST_BYTES
         assert len((await port.read_burst(1.0)).data) == 3000
 
-    asyncio.run(scenario())
+    await scenario()
 
 
-def test_a_burst_that_lasts_span_is_handed_over_so_a_stop_is_seen() -> None:
+async def test_a_burst_that_lasts_span_is_handed_over_so_a_stop_is_seen() -> None:
     step = 1 / 128  # below the 15 ms gap: one continuous stream
     arrivals = [(i * step, b"z") for i in range(128)]
 
@@ -219,7 +218,7 @@ def test_a_burst_that_lasts_span_is_handed_over_so_a_stop_is_seen() -> None:
         unbounded = await port.read_burst(10.0)
         assert len(unbounded.data) == 128 - 33
 
-    asyncio.run(scenario())
+    await scenario()
 
 
 def test_gathering_port_wraps_once() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 from poller.protocol import Request
@@ -15,23 +14,20 @@ from .helpers import EPOCH, ZMD, mode_c_readout, read_until
 EPOCH_Q = "2026-03-02T10:00:00%2B00:00"
 
 
-def test_sim_url_reads_a_meter_on_simulated_time() -> None:
+async def test_sim_url_reads_a_meter_on_simulated_time() -> None:
     port = port_for_url(f"sim://lg-zmd?clock=manual&epoch={EPOCH_Q}")
     assert isinstance(port.clock, ManualClock)
 
-    async def run() -> None:
-        await port.open()
-        try:
-            result = await mode_c_readout(port)
-            assert result.sign_on_end == 13 * 10 / 300
-        finally:
-            await port.close()
-
-    asyncio.run(run())
+    await port.open()
+    try:
+        result = await mode_c_readout(port)
+        assert result.sign_on_end == 13 * 10 / 300
+    finally:
+        await port.close()
     assert 1.0 < port.clock.now() < 3.0  # simulated seconds; none of them slept
 
 
-def test_echo_of_a_head_that_hears_itself_is_dropped() -> None:
+async def test_echo_of_a_head_that_hears_itself_is_dropped() -> None:
     echoing = dataclasses.replace(ZMD, quirks=dataclasses.replace(ZMD.quirks, echo=True))
     clock = ManualClock()
 
@@ -40,25 +36,22 @@ def test_echo_of_a_head_that_hears_itself_is_dropped() -> None:
         inner = SimulatedPort("sim://echoing", bus, clock)
         return GatheringPort(inner, PortOptions(echo=echo, inter_byte_read=0.05))
 
-    async def run() -> None:
-        plain = port(echo=False)
-        await plain.open()
-        request = Request(address=ZMD.address).to_bytes()
-        await plain.write(request)
-        heard = await read_until(plain, lambda b: b.endswith(b"\n"), 3.0)
-        assert heard.startswith(request)  # what the engine would see without the option
-        await plain.close()
+    plain = port(echo=False)
+    await plain.open()
+    request = Request(address=ZMD.address).to_bytes()
+    await plain.write(request)
+    heard = await read_until(plain, lambda b: b.endswith(b"\n"), 3.0)
+    assert heard.startswith(request)  # what the engine would see without the option
+    await plain.close()
 
-        filtered = port(echo=True)
-        await filtered.open()
-        await filtered.reset_input()
-        await filtered.write(request)
-        ident = await read_until(filtered, lambda b: b.endswith(b"\n"), 3.0)
-        assert ident == ZMD.identification.to_bytes()
-        assert (filtered.echo.dropped, filtered.echo.mismatches) == (len(request), 0)
-        await filtered.close()
-
-    asyncio.run(run())
+    filtered = port(echo=True)
+    await filtered.open()
+    await filtered.reset_input()
+    await filtered.write(request)
+    ident = await read_until(filtered, lambda b: b.endswith(b"\n"), 3.0)
+    assert ident == ZMD.identification.to_bytes()
+    assert (filtered.echo.dropped, filtered.echo.mismatches) == (len(request), 0)
+    await filtered.close()
 
 
 def test_sim_port_without_options_is_the_simulators_own() -> None:

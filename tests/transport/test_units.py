@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 
 import pytest
@@ -151,7 +150,7 @@ class ManualPort:
         pass
 
 
-def test_open_with_backoff_on_simulated_time_reports_each_failure() -> None:
+async def test_open_with_backoff_on_simulated_time_reports_each_failure() -> None:
     clock = ManualClock()
     ports: list[ManualPort] = []
 
@@ -167,16 +166,14 @@ def test_open_with_backoff_on_simulated_time_reports_each_failure() -> None:
         seen.append((exc.reason, n, wait))
 
     backoff = Backoff(initial=1.0, maximum=3.0, jitter=0.0)
-    port = asyncio.run(
-        open_with_backoff(factory, clock=clock, backoff=backoff, on_failure=on_failure)
-    )
+    port = await open_with_backoff(factory, clock=clock, backoff=backoff, on_failure=on_failure)
     assert port is ports[3]
     assert port.is_open
     assert [(n, wait) for _, n, wait in seen] == [(1, 1.0), (2, 2.0), (3, 3.0)]
     assert clock.now() == 6.0
 
 
-def test_reconnecting_port_fails_the_conversation_then_resumes_at_the_next_sign_on() -> None:
+async def test_reconnecting_port_fails_the_conversation_then_resumes_at_the_next_sign_on() -> None:
     clock = ManualClock()
     ports: list[ManualPort] = []
 
@@ -193,20 +190,17 @@ def test_reconnecting_port_fails_the_conversation_then_resumes_at_the_next_sign_
         on_failure=lambda exc, n, wait: failures.append(n),
     )
 
-    async def run() -> None:
-        await port.open()
-        ports[0].lose_next = True
-        with pytest.raises(PortClosedError):
-            await port.read(clock.now() + 1.0)
-        assert not port.is_open
-        with pytest.raises(PortClosedError, match="next sign-on"):
-            await port.write(b"\x06050\r\n")  # never half a conversation on a new line
-        await port.reset_input()  # the next sign-on: reopens, waiting as needed
-        assert port.is_open
-        assert port.current is ports[-1]
-        await port.close()
-
-    asyncio.run(run())
+    await port.open()
+    ports[0].lose_next = True
+    with pytest.raises(PortClosedError):
+        await port.read(clock.now() + 1.0)
+    assert not port.is_open
+    with pytest.raises(PortClosedError, match="next sign-on"):
+        await port.write(b"\x06050\r\n")  # never half a conversation on a new line
+    await port.reset_input()  # the next sign-on: reopens, waiting as needed
+    assert port.is_open
+    assert port.current is ports[-1]
+    await port.close()
     assert failures == [1, 2]
     assert port.reconnects == 1
     assert clock.now() == pytest.approx(1.5)

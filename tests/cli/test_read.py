@@ -32,7 +32,7 @@ from poller.cli._read import (
     PASSWORD_ENV,
 )
 from poller.protocol import wire_time
-from poller.simulator._url import SimulatedPort
+from poller.simulator import SimulatedPort
 from poller.transport import PortOptions, port_for_url
 
 EPOCH = "2026-11-28T12:00:00%2B00:00"

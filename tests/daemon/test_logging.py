@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from poller.daemon._logging import configure_logging
+from poller.daemon import configure_logging
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from poller.daemon._notify import Notifier
+from poller.daemon import Notifier
 
 
 def listener(path: str) -> socket.socket:

@@ -9,8 +9,7 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from poller.daemon._http import Health, StatusServer
-from poller.daemon._metrics import Metrics, Sample
+from poller.daemon import Health, Metrics, Sample, StatusServer
 
 from ..engine.helpers import rig, settings, spec
 

@@ -11,9 +11,9 @@ from poller.engine import (
     MeterState,
     SessionDeadlineError,
     admit,
+    counts_against_meter,
     decide,
 )
-from poller.engine._policy import counts_against_meter
 from poller.protocol import (
     AuthenticationError,
     ProtocolError,

@@ -70,12 +70,16 @@ from poller.protocol import (
     OptionSelect,
     Password,
     ProtocolError,
+    ReadRequest,
     Request,
     Role,
     Send,
+    SessionConfig,
+    SessionMode,
     SetLine,
     UnexpectedError,
     Wait,
+    WriteRequest,
     decode_capture,
     decode_frames,
     push_telegram,
@@ -84,12 +88,6 @@ from poller.protocol import (
     wire_time,
 )
 from poller.protocol._constants import BREAK_GUARD_TIME
-from poller.protocol._session_config import (
-    ReadRequest,
-    SessionConfig,
-    SessionMode,
-    WriteRequest,
-)
 
 from ..corpus import corpus_paths, draw_mutated_capture, require_corpus
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from poller.protocol import NEED_TAIL, Frame, FrameDecoder, Role, wire_time
-from poller.protocol._constants import READOUT_TAIL_WAIT
+from poller.protocol import NEED_TAIL, READOUT_TAIL_WAIT, Frame, FrameDecoder, Role, wire_time
 from poller.simulator import LineSettings, MeterSpec, SimulatedMeter, VirtualBus
 
 EPOCH = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

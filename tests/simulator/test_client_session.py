@@ -7,12 +7,14 @@ from poller.protocol import (
     Done,
     Failed,
     Password,
+    ReadRequest,
     Send,
+    SessionConfig,
+    SessionMode,
     SessionResult,
     SetLine,
     Wait,
 )
-from poller.protocol._session_config import ReadRequest, SessionConfig, SessionMode
 from poller.simulator import LineSettings, MeterSpec, SimulatedMeter, VirtualBus, get_profile
 
 from .helpers import EPOCH

@@ -8,8 +8,7 @@ import pytest
 from pydantic import BaseModel
 
 from poller.protocol import Mode
-from poller.simulator import _schema, get_profile
-from poller.simulator._config import ConfigFileError, load_config, parse_config
+from poller.simulator import ConfigFileError, _schema, get_profile, load_config, parse_config
 
 from .helpers import ScriptedClient
 

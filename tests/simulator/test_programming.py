@@ -19,8 +19,7 @@ from poller.protocol import (
     OptionSelect,
     Request,
 )
-from poller.simulator import MeterSpec, MeterState, PasswordSpec, get_profile
-from poller.simulator._line import LineSettings
+from poller.simulator import LineSettings, MeterSpec, MeterState, PasswordSpec, get_profile
 
 from .helpers import ScriptedClient, chars
 

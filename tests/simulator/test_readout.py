@@ -7,8 +7,7 @@ import dataclasses
 import pytest
 
 from poller.protocol import Check, DataMessage, Mode, OptionSelect, Request, UnframedData
-from poller.simulator import MeterState, Quirks, get_profile
-from poller.simulator._line import LineSettings
+from poller.simulator import LineSettings, MeterState, Quirks, get_profile
 
 from .helpers import ScriptedClient, chars
 

@@ -7,8 +7,7 @@ import socket
 import struct
 
 from poller.protocol import DataMessage, OptionSelect, Request, decode_frames
-from poller.simulator import ScaledClock, SimulatedMeter, VirtualBus, get_profile
-from poller.simulator._tcp import TcpServer
+from poller.simulator import ScaledClock, SimulatedMeter, TcpServer, VirtualBus, get_profile
 
 from .helpers import EPOCH, ScriptedClient, chars
 

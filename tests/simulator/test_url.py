@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from poller.protocol import DataMessage, LineFraming, OptionSelect, Request, decode_frames
-from poller.simulator import ManualClock, ScaledClock
-from poller.simulator._url import SimulatedPort, open_simulated_port
+from poller.simulator import ManualClock, ScaledClock, SimulatedPort, open_simulated_port
 from poller.transport import Port, PortClosedError, PortUnavailableError
 
 EXAMPLE = Path(__file__).parents[2] / "config" / "simulator.example.yaml"

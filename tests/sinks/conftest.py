@@ -14,7 +14,7 @@ import pytest
 
 from poller.protocol import Value
 from poller.readings import Quality, Reading, ReadingBatch
-from poller.sinks._contract import Sink, SinkContext, WriteResult
+from poller.sinks import Sink, SinkContext, WriteResult
 from tests import services
 from tests.builders import make_batch, make_reading
 

@@ -8,7 +8,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from poller.sinks._contract import SinkContext
+from poller.sinks import SinkContext
 from poller.sinks.http import HttpSettings, HttpSink
 from tests.services import RecordingServer, Request, free_port
 

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from poller.protocol import Value
-from poller.sinks._contract import SinkContext
+from poller.sinks import SinkContext
 from poller.sinks.influxdb import InfluxSettings, InfluxSink, LineProtocolError, line_for
 from tests.builders import make_reading
 from tests.services import Influxd, RecordingServer, Request, free_port

@@ -21,7 +21,7 @@ import aiomqtt
 import pytest
 
 from poller.readings import Reading
-from poller.sinks._contract import SinkContext, SinkUnavailableError
+from poller.sinks import SinkContext, SinkUnavailableError
 from poller.sinks.mqtt import MqttSettings, MqttSink
 from tests.quiet import mqtt_flushed
 from tests.services import PrivateMosquitto, free_port

@@ -9,8 +9,7 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
-from poller.sinks import SinkFatalError, SinkUnavailableError
-from poller.sinks._contract import SinkContext
+from poller.sinks import SinkContext, SinkFatalError, SinkUnavailableError
 from poller.sinks.postgresql import PostgresSettings, PostgresSink
 from tests.services import POSTGRES, TcpProxy, free_port
 

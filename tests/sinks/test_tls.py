@@ -25,7 +25,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from poller.sinks._contract import SinkContext, SinkFatalError, SinkUnavailableError, WriteResult
+from poller.sinks import SinkContext, SinkFatalError, SinkUnavailableError, WriteResult
 from poller.sinks.http import HttpSettings, HttpSink
 from poller.sinks.mqtt import MqttSettings, MqttSink
 from tests.quiet import mqtt_flushed

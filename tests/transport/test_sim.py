@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from poller.protocol import Request
-from poller.simulator import ManualClock, SimulatedMeter, VirtualBus
-from poller.simulator._url import SimulatedPort
+from poller.simulator import ManualClock, SimulatedMeter, SimulatedPort, VirtualBus
 from poller.transport import GatheringPort, PortOptions, port_for_url, raw_port_for_url
 
 from .helpers import EPOCH, ZMD, mode_c_readout, read_until

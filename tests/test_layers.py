@@ -33,6 +33,12 @@ FORBIDDEN = {
     ("engine", "daemon"),
     ("engine", "config"),
     ("engine", "sinks"),
+    ("quirks", "engine"),
+    ("quirks", "config"),
+    ("quirks", "simulator"),
+    ("quirks", "transport"),
+    ("protocol", "quirks"),
+    ("engine", "quirks"),
 }
 
 
